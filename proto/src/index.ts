@@ -1,0 +1,2 @@
+export * from './gen/meshcache/v1/cache.js';
+export * from './protocol.js';
