@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './waitFor.js';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const NODE_BIN = join(REPO_ROOT, 'node', 'dist', 'bin', 'meshcache-node.js');
+
+export interface StartNodeOptions {
+  id?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * A real `meshcache-node` process on loopback with ephemeral ports. The ports
+ * come from the node's own `node ready` log line, so no port is guessed.
+ */
+export class NodeProcess {
+  readonly logs: string[] = [];
+  stderr = '';
+  grpcPort = 0;
+  adminPort = 0;
+  exitCode: number | null | undefined = undefined;
+  private readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly id: string,
+  ) {
+    let buffered = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        this.logs.push(line);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; adminPort?: number };
+          if (entry.msg === 'node ready') {
+            this.grpcPort = entry.grpcPort!;
+            this.adminPort = entry.adminPort!;
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  static async start(options: StartNodeOptions = {}): Promise<NodeProcess> {
+    const id = options.id ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const child = spawn(
+      process.execPath,
+      [
+        NODE_BIN,
+        '--id',
+        id,
+        '--host',
+        '127.0.0.1',
+        '--bind-host',
+        '127.0.0.1',
+        '--grpc-port',
+        '0',
+        '--admin-port',
+        '0',
+        '--redis-port',
+        '0',
+        '--gossip-port',
+        '0',
+        ...(options.args ?? []),
+      ],
+      { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const node = new NodeProcess(child, id);
+    await waitFor(() => node.grpcPort > 0 || node.exitCode !== undefined, {
+      timeoutMs: 20_000,
+      what: `node ${id} to log "node ready"`,
+    });
+    if (node.grpcPort === 0) {
+      throw new Error(
+        `node ${id} exited with ${node.exitCode} before ready: ${node.stderr}${node.logs.join('\n')}`,
+      );
+    }
+    return node;
+  }
+
+  get grpcAddress(): string {
+    return `127.0.0.1:${this.grpcPort}`;
+  }
+
+  get adminUrl(): string {
+    return `http://127.0.0.1:${this.adminPort}`;
+  }
+
+  /** Sends a signal and waits for the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.exitCode === undefined) this.child.kill(signal);
+    return this.exited;
+  }
+
+  waitForExit(): Promise<number | null> {
+    return this.exited;
+  }
+}

@@ -1,0 +1,97 @@
+// End-to-end: start-up validation and SIGTERM handling of real meshcache-node processes.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { ErrorCode, OpType } from '@meshcache/proto';
+import { NODE_BIN, NodeProcess } from '../src/NodeProcess.js';
+import { op, RawCacheClient } from '../src/RawCacheClient.js';
+
+function runNode(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [NODE_BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 20_000,
+  });
+}
+
+describe('node configuration', () => {
+  it.each([
+    [['--grpc-port', '70000'], /invalid setting grpcPort: must be 0..65535/],
+    [['--grpc-port', 'abc'], /grpcPort \(--grpc-port\) must be a number, got "abc"/],
+    [['--caches', '[{name: default, evictionPolicy: fifo}]'], /invalid setting caches\.0\.evictionPolicy/],
+    [['--caches', '[{name: a}, {name: a}]'], /invalid setting caches: cache names must be unique/],
+    [
+      ['--caches', '[{name: default, maxMemoryBytes: lots}]'],
+      /caches\.0\.maxMemoryBytes: must be a byte size/,
+    ],
+    [['--log-level', 'loud'], /invalid setting logLevel/],
+  ])('%j is refused with the field and the rule', (args, message) => {
+    const res = runNode(args);
+    expect(res.status).toBe(2);
+    expect(res.stderr).toMatch(message);
+  });
+
+  it('refuses an unknown key in the config file and names it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshcache-cfg-'));
+    const file = join(dir, 'node.yaml');
+    writeFileSync(file, 'grpcPort: 7070\ngrpcPrt: 7071\n');
+    const res = runNode(['--config', file]);
+    expect(res.status).toBe(2);
+    expect(res.stderr).toMatch(/unknown setting\(s\) "grpcPrt"/);
+  });
+
+  it('takes settings from file, environment and flags, flags first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshcache-cfg-'));
+    const file = join(dir, 'node.yaml');
+    writeFileSync(file, 'zone: from-file\ncaches:\n  - name: filecache\n    maxMemoryBytes: 8Mi\n');
+    const node = await NodeProcess.start({
+      args: ['--config', file, '--zone', 'from-flag'],
+      env: { MESHCACHE_ZONE: 'from-env', MESHCACHE_MAX_KEY_BYTES: '512' },
+    });
+    try {
+      const info = (await (await fetch(`${node.adminUrl}/v1/info`)).json()) as {
+        zone: string;
+        caches: { name: string; maxMemoryBytes: number }[];
+      };
+      expect(info.zone).toBe('from-flag');
+      expect(info.caches).toEqual([
+        expect.objectContaining({ name: 'filecache', maxMemoryBytes: 8 * 1024 * 1024 }),
+      ]);
+      const hs = await new RawCacheClient(node.grpcAddress).handshake();
+      expect(hs.limits!.maxKeyBytes).toBe(512);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('SIGTERM', () => {
+  it('ends streams cleanly, finishes received frames whole, and exits 0', async () => {
+    const node = await NodeProcess.start();
+    const client = new RawCacheClient(node.grpcAddress);
+    const s = client.openStream();
+    const first = await s.roundTrip([
+      op({ id: 1, type: OpType.SET, key: Buffer.from('x'), value: Buffer.from('y') }),
+    ]);
+    expect(first.results[0]!.code).toBe(ErrorCode.OK);
+
+    const ops = Array.from({ length: 1000 }, (_, i) =>
+      op({ id: i, type: OpType.SET, key: Buffer.from(`k${i}`), value: Buffer.from('v') }),
+    );
+    s.send(ops);
+    node.child.kill('SIGTERM');
+    // Either the frame arrived before the signal and ran whole, or the stream ended before it arrived.
+    try {
+      const frame = await s.next();
+      expect(frame.results).toHaveLength(1000);
+      expect(frame.results.every((r) => r.code === ErrorCode.OK)).toBe(true);
+    } catch (err) {
+      expect(String(err)).toMatch(/stream ended/);
+    }
+    expect(await node.waitForExit()).toBe(0);
+    expect(node.logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    client.close();
+  });
+});

@@ -1,0 +1,161 @@
+import * as grpc from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAdminServer } from './admin/AdminServer.js';
+import { LocalTopology } from './cluster/LocalTopology.js';
+import type { NodeOptions } from './config/NodeOptions.js';
+import { CacheRegistry } from './engine/CacheRegistry.js';
+import { OperationExecutor } from './engine/OperationExecutor.js';
+import { OperationStats } from './engine/OperationStats.js';
+import { createNodeMetrics } from './metrics/NodeMetrics.js';
+import { HybridLogicalClock, nodeTagOf } from './store/index.js';
+import { CacheGrpcService, guardedCacheService } from './transport/CacheGrpcService.js';
+import { NODE_VERSION } from './version.js';
+
+/** Work budget per cache for one active expiry cycle (entries examined). */
+const ACTIVE_EXPIRY_WORK_PER_CACHE = 200;
+
+export interface BoundPorts {
+  grpcPort: number;
+  adminPort: number;
+}
+
+/** One running meshcache node: data plane, admin server and background work. */
+export class NodeServer {
+  readonly caches: CacheRegistry;
+  readonly executor: OperationExecutor;
+  readonly topology: LocalTopology;
+  private readonly grpcServer: grpc.Server;
+  private readonly service: CacheGrpcService;
+  private readonly admin: FastifyInstance;
+  private readonly startedAt = Date.now();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private state: 'starting' | 'serving' | 'stopping' | 'stopped' = 'starting';
+  ports: BoundPorts = { grpcPort: 0, adminPort: 0 };
+
+  constructor(
+    readonly options: NodeOptions,
+    private readonly log: Logger,
+  ) {
+    const clock = new HybridLogicalClock(nodeTagOf(options.id));
+    this.caches = new CacheRegistry(options.caches, options.maxKeyBytes, clock);
+    const stats = new OperationStats(this.caches.names);
+    this.executor = new OperationExecutor(this.caches, stats, options.maxKeyBytes);
+    this.topology = new LocalTopology(
+      {
+        id: options.id,
+        zone: options.zone,
+        grpcAddress: `${options.host}:${options.grpcPort}`,
+        redisAddress: `${options.host}:${options.redisPort}`,
+        adminAddress: `${options.host}:${options.adminPort}`,
+        meshAddress: '',
+      },
+      this.caches,
+    );
+    this.service = new CacheGrpcService(
+      {
+        nodeId: options.id,
+        serverVersion: NODE_VERSION,
+        maxKeyBytes: options.maxKeyBytes,
+        maxOpsPerFrame: options.maxOpsPerFrame,
+        maxFrameBytes: options.maxFrameBytes,
+      },
+      this.executor,
+      this.caches,
+      this.topology,
+      log,
+    );
+    this.grpcServer = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxFrameBytes,
+      'grpc.max_send_message_length': options.maxFrameBytes,
+      // Long-lived streams: keep idle connections alive through proxies and detect dead peers.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    });
+    this.grpcServer.addService(guardedCacheService, this.service.handlers());
+    const registry = createNodeMetrics({
+      nodeId: options.id,
+      caches: this.caches,
+      stats,
+      transport: () => this.service.counters,
+      epoch: () => this.topology.epoch,
+    });
+    this.admin = createAdminServer({
+      registry,
+      ready: () => this.state === 'serving',
+      info: () => this.info(),
+      topology: () => this.topology.snapshot(),
+    });
+  }
+
+  async start(): Promise<BoundPorts> {
+    const o = this.options;
+    const grpcPort = await new Promise<number>((resolve, reject) => {
+      this.grpcServer.bindAsync(
+        `${o.bindHost}:${o.grpcPort}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      );
+    });
+    await this.admin.listen({ host: o.bindHost, port: o.adminPort });
+    const address = this.admin.server.address();
+    const adminPort = typeof address === 'object' && address !== null ? address.port : o.adminPort;
+    this.ports = { grpcPort, adminPort };
+    this.topology.updateSelf({
+      grpcAddress: `${o.host}:${grpcPort}`,
+      adminAddress: `${o.host}:${adminPort}`,
+    });
+    this.expiryTimer = setInterval(() => {
+      this.caches.activeExpireCycle(ACTIVE_EXPIRY_WORK_PER_CACHE);
+    }, o.activeExpiryIntervalMs);
+    this.expiryTimer.unref();
+    this.state = 'serving';
+    this.log.info({ ...this.ports, version: NODE_VERSION, caches: this.caches.names }, 'node ready');
+    return this.ports;
+  }
+
+  info(): unknown {
+    return {
+      id: this.options.id,
+      version: NODE_VERSION,
+      state: this.state,
+      zone: this.options.zone,
+      uptimeMs: Date.now() - this.startedAt,
+      epoch: this.topology.epoch,
+      ports: this.ports,
+      caches: this.caches.options.map((c, i) => {
+        const store = this.caches.stores[i]!;
+        return { ...c, keys: store.size, usedBytes: store.usedBytes, stats: { ...store.stats } };
+      }),
+    };
+  }
+
+  /**
+   * Stops taking work, lets what was received finish, then closes. Streams are
+   * ended (so clients move to other nodes) and unary calls get the grace period.
+   */
+  async shutdown(reason: string): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    this.log.info({ reason }, 'shutting down');
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.service.closeStreams();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.log.warn('grace period over: cutting remaining connections');
+        this.grpcServer.forceShutdown();
+        resolve();
+      }, this.options.shutdownTimeoutMs);
+      force.unref();
+      this.grpcServer.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    await this.admin.close();
+    this.state = 'stopped';
+    this.log.info('stopped');
+  }
+}

@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './ConfigError.js';
+import { DEFAULT_CACHE_OPTIONS, DEFAULT_NODE_OPTIONS, type NodeOptions } from './NodeOptions.js';
+import { parseByteSize } from './byteSize.js';
+
+const port = z.number().int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
+const positiveInt = z.number().int('must be an integer').positive('must be greater than 0');
+const byteSize = z.preprocess(
+  parseByteSize,
+  z
+    .number({ error: 'must be a byte size such as 268435456 or "256Mi"' })
+    .int('must be a whole number of bytes')
+    .positive('must be greater than 0'),
+);
+const cacheName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9._-]{0,62})$/,
+    'must be 1-63 characters of a-z, 0-9, ".", "_", "-", starting alphanumeric',
+  );
+
+const cacheSchema = z
+  .object({
+    name: cacheName,
+    maxMemoryBytes: byteSize,
+    defaultTtlMs: z.number().int('must be an integer').min(0, 'must be >= 0 (0 = no default TTL)'),
+    maxValueBytes: byteSize,
+    evictionPolicy: z.enum(['lru', 's3fifo']),
+    replicationFactor: positiveInt.max(7, 'must be at most 7'),
+    defaultConsistency: z.enum(['ONE', 'QUORUM', 'ALL']),
+  })
+  .strict();
+
+const nodeSchema = z
+  .object({
+    id: z.string().min(1, 'must not be empty').max(253, 'must be at most 253 characters'),
+    host: z.string().min(1, 'must not be empty'),
+    bindHost: z.string().min(1, 'must not be empty'),
+    zone: z.string(),
+    grpcPort: port,
+    adminPort: port,
+    gossipPort: port,
+    redisPort: port,
+    seeds: z.array(z.string().min(1, 'must not be empty')),
+    caches: z
+      .array(cacheSchema)
+      .min(1, 'must name at least one cache')
+      .refine(
+        (caches) => new Set(caches.map((c) => c.name)).size === caches.length,
+        'cache names must be unique',
+      ),
+    maxKeyBytes: byteSize,
+    maxOpsPerFrame: positiveInt,
+    maxFrameBytes: byteSize,
+    activeExpiryIntervalMs: positiveInt,
+    shutdownTimeoutMs: positiveInt,
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
+  })
+  .strict();
+
+type Kind = 'string' | 'int' | 'list' | 'caches';
+
+/** Every setting with its kind; flag and environment names derive from the key. */
+const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: string }> = {
+  id: { kind: 'string', help: 'stable node id (default: host name)' },
+  host: { kind: 'string', help: 'advertised host (default: host name)' },
+  bindHost: { kind: 'string', help: 'interface to bind listeners to' },
+  zone: { kind: 'string', help: 'failure zone, for replica placement' },
+  grpcPort: { kind: 'int', help: 'gRPC data-plane port (0 = any free port)' },
+  adminPort: { kind: 'int', help: 'admin HTTP port: /healthz, /readyz, /metrics, /v1/info' },
+  gossipPort: { kind: 'int', help: 'gossip (membership) port' },
+  redisPort: { kind: 'int', help: 'Redis protocol port' },
+  seeds: { kind: 'list', help: 'comma-separated host:gossipPort or DNS names' },
+  caches: { kind: 'caches', help: 'caches as YAML or JSON, e.g. "[{name: default, maxMemoryBytes: 512Mi}]"' },
+  maxKeyBytes: { kind: 'int', help: 'largest key, bytes' },
+  maxOpsPerFrame: { kind: 'int', help: 'most operations in one frame' },
+  maxFrameBytes: { kind: 'int', help: 'largest gRPC message, bytes' },
+  activeExpiryIntervalMs: { kind: 'int', help: 'active expiry cycle period, ms' },
+  shutdownTimeoutMs: { kind: 'int', help: 'grace period for in-flight work on SIGTERM, ms' },
+  logLevel: { kind: 'string', help: 'fatal, error, warn, info, debug or trace' },
+};
+
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function envName(key: string): string {
+  return `MESHCACHE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+function convert(key: string, kind: Kind, raw: string, source: string): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      const size = parseByteSize(raw);
+      if (!Number.isFinite(size))
+        throw new ConfigError(key, `${key} (${source}) must be a number, got "${raw}"`);
+      return size;
+    }
+    case 'list':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+    case 'caches':
+      try {
+        return parseYaml(raw) as unknown;
+      } catch (err) {
+        throw new ConfigError(key, `${key} (${source}) is not valid YAML or JSON: ${(err as Error).message}`);
+      }
+  }
+}
+
+export interface LoadNodeConfigInput {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** Builds the flag parser; exported so `--help` lists every setting. */
+export function buildNodeCommand(): Command {
+  const cmd = new Command('meshcache-node')
+    .description('Runs one meshcache cache node.')
+    .option('--config <file>', 'YAML file with settings (keys as in the docs, e.g. grpcPort)')
+    .allowExcessArguments(false)
+    .exitOverride();
+  for (const [key, { help }] of Object.entries(SETTINGS)) {
+    cmd.addOption(new Option(`--${flagName(key)} <value>`, `${help} [env ${envName(key)}]`));
+  }
+  return cmd;
+}
+
+function camel(flagKey: string): string {
+  return flagKey.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Merges flags, environment, file and defaults (in that order of precedence)
+ * and validates once. Throws ConfigError naming the field and the rule.
+ */
+export function loadNodeConfig(input: LoadNodeConfigInput): NodeOptions {
+  const cmd = buildNodeCommand();
+  cmd.parse(input.argv, { from: 'user' });
+  const flags = cmd.opts<Record<string, string | undefined>>();
+
+  let file: Record<string, unknown> = {};
+  const configPath = flags['config'] ?? input.env['MESHCACHE_CONFIG'];
+  if (configPath !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(configPath, 'utf8');
+    } catch (err) {
+      throw new ConfigError('config', `cannot read config file ${configPath}: ${(err as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(
+        'config',
+        `config file ${configPath} is not valid YAML: ${(err as Error).message}`,
+      );
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ConfigError('config', `config file ${configPath} must hold a mapping of settings`);
+      }
+      file = parsed as Record<string, unknown>;
+    }
+  }
+
+  const merged: Record<string, unknown> = {
+    id: hostname(),
+    host: hostname(),
+    ...DEFAULT_NODE_OPTIONS,
+    ...file,
+  };
+  for (const [key, { kind }] of Object.entries(SETTINGS)) {
+    const fromEnv = input.env[envName(key)];
+    if (fromEnv !== undefined) merged[key] = convert(key, kind, fromEnv, `env ${envName(key)}`);
+  }
+  for (const [flagKey, value] of Object.entries(flags)) {
+    if (flagKey === 'config' || value === undefined) continue;
+    const key = camel(flagKey);
+    const setting = SETTINGS[key as keyof NodeOptions];
+    merged[key] = convert(key, setting.kind, value, `--${flagName(key)}`);
+  }
+  if (Array.isArray(merged['caches'])) {
+    merged['caches'] = merged['caches'].map((c: unknown) =>
+      c !== null && typeof c === 'object' ? { ...DEFAULT_CACHE_OPTIONS, ...c } : c,
+    );
+  }
+  return validateNodeOptions(merged);
+}
+
+/** Validates a complete settings object; the first failure names the field and the rule. */
+export function validateNodeOptions(raw: unknown): NodeOptions {
+  const result = nodeSchema.safeParse(raw);
+  if (result.success) return result.data as NodeOptions;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.map(String).join('.') || '(root)';
+  const rule =
+    issue.code === 'unrecognized_keys'
+      ? `unknown setting(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+      : issue.message;
+  throw new ConfigError(field, `invalid setting ${field}: ${rule}`);
+}

@@ -1,0 +1,69 @@
+import type { CacheInfo } from '@meshcache/proto';
+import { Consistency } from '@meshcache/proto';
+import type { CacheOptions } from '../config/NodeOptions.js';
+import { CacheStore, type HybridLogicalClock } from '../store/index.js';
+
+/** The caches one node serves, by name, with their settings. */
+export class CacheRegistry {
+  private readonly byName = new Map<string, CacheStore>();
+  readonly stores: CacheStore[] = [];
+  readonly options: CacheOptions[];
+
+  constructor(
+    options: CacheOptions[],
+    maxKeyBytes: number,
+    clock: HybridLogicalClock,
+    now: () => number = Date.now,
+  ) {
+    this.options = options;
+    for (const cache of options) {
+      const store = new CacheStore(
+        {
+          name: cache.name,
+          maxMemoryBytes: cache.maxMemoryBytes,
+          defaultTtlMs: cache.defaultTtlMs,
+          maxValueBytes: cache.maxValueBytes,
+          maxKeyBytes,
+          evictionPolicy: cache.evictionPolicy,
+        },
+        clock,
+        now,
+      );
+      this.byName.set(cache.name, store);
+      this.stores.push(store);
+    }
+  }
+
+  get(name: string): CacheStore | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Position of a cache in `stores`, or -1; metrics index by it. */
+  indexOf(name: string): number {
+    const store = this.byName.get(name);
+    return store === undefined ? -1 : this.stores.indexOf(store);
+  }
+
+  get names(): string[] {
+    return this.options.map((c) => c.name);
+  }
+
+  /** Runs one active expiry cycle over every cache; returns entries removed. */
+  activeExpireCycle(maxWorkPerCache: number): number {
+    let removed = 0;
+    for (const store of this.stores) removed += store.activeExpireCycle(maxWorkPerCache);
+    return removed;
+  }
+
+  describe(): CacheInfo[] {
+    return this.options.map((c) => ({
+      name: c.name,
+      replicationFactor: c.replicationFactor,
+      defaultConsistency: Consistency[c.defaultConsistency],
+      defaultTtlMs: c.defaultTtlMs,
+      maxMemoryBytes: c.maxMemoryBytes,
+      maxValueBytes: c.maxValueBytes,
+      evictionPolicy: c.evictionPolicy,
+    }));
+  }
+}

@@ -1,0 +1,138 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { CacheRegistry } from '../engine/CacheRegistry.js';
+import { LATENCY_BUCKETS_SECONDS, type OperationStats } from '../engine/OperationStats.js';
+import { CollectedMetric, type Sample } from './CollectedMetric.js';
+
+export interface NodeMetricsSources {
+  nodeId: string;
+  caches: CacheRegistry;
+  stats: OperationStats;
+  transport: () => {
+    framesIn: number;
+    malformedFrames: number;
+    rejectedFrames: number;
+    sessions: number;
+    openStreams: number;
+  };
+  epoch: () => number;
+}
+
+/** The node's Prometheus registry: process metrics plus cache and data-plane metrics. */
+export function createNodeMetrics(src: NodeMetricsSources): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: src.nodeId });
+  // Standard names (process_*, nodejs_*) so stock Node.js dashboards work unchanged.
+  collectDefaultMetrics({ register: registry });
+
+  const perCache = (pick: (i: number) => number) =>
+    function* (): Iterable<Sample> {
+      for (let i = 0; i < src.caches.stores.length; i++) {
+        yield { labels: { cache: src.caches.options[i]!.name }, value: pick(i) };
+      }
+    };
+  const store = (i: number) => src.caches.stores[i]!;
+
+  const metrics = [
+    new CollectedMetric(
+      'meshcache_operations_total',
+      'Cache operations by cache, operation and result code',
+      'counter',
+      function* () {
+        for (const c of src.stats.counters())
+          yield { labels: { cache: c.cache, op: c.op, result: c.result }, value: c.value };
+      },
+    ),
+    new CollectedMetric(
+      'meshcache_operation_duration_seconds',
+      'Time a node spends executing one operation',
+      'histogram',
+      function* () {
+        for (const h of src.stats.histograms()) {
+          const labels = { cache: h.cache, op: h.op };
+          for (let b = 0; b < LATENCY_BUCKETS_SECONDS.length; b++) {
+            yield {
+              metricName: 'meshcache_operation_duration_seconds_bucket',
+              labels: { ...labels, le: LATENCY_BUCKETS_SECONDS[b]! },
+              value: h.cumulative[b]!,
+            };
+          }
+          yield {
+            metricName: 'meshcache_operation_duration_seconds_bucket',
+            labels: { ...labels, le: '+Inf' },
+            value: h.count,
+          };
+          yield { metricName: 'meshcache_operation_duration_seconds_sum', labels, value: h.sum };
+          yield { metricName: 'meshcache_operation_duration_seconds_count', labels, value: h.count };
+        }
+      },
+    ),
+    new CollectedMetric(
+      'meshcache_cache_keys',
+      'Live entries per cache',
+      'gauge',
+      perCache((i) => store(i).size),
+    ),
+    new CollectedMetric(
+      'meshcache_cache_bytes',
+      'Accounted bytes per cache (keys, values, per-entry overhead)',
+      'gauge',
+      perCache((i) => store(i).usedBytes),
+    ),
+    new CollectedMetric(
+      'meshcache_cache_max_bytes',
+      'Byte budget per cache',
+      'gauge',
+      perCache((i) => src.caches.options[i]!.maxMemoryBytes),
+    ),
+    new CollectedMetric(
+      'meshcache_cache_hits_total',
+      'Reads that found a live entry',
+      'counter',
+      perCache((i) => store(i).stats.hits),
+    ),
+    new CollectedMetric(
+      'meshcache_cache_misses_total',
+      'Reads that found no live entry',
+      'counter',
+      perCache((i) => store(i).stats.misses),
+    ),
+    new CollectedMetric(
+      'meshcache_evictions_total',
+      'Entries evicted to stay within the byte budget',
+      'counter',
+      perCache((i) => store(i).stats.evictions),
+    ),
+    new CollectedMetric(
+      'meshcache_expirations_total',
+      'Entries removed because their TTL passed',
+      'counter',
+      perCache((i) => store(i).stats.expirations),
+    ),
+    new CollectedMetric('meshcache_frames_total', 'Operation frames received', 'counter', () => [
+      { labels: {}, value: src.transport().framesIn },
+    ]),
+    new CollectedMetric(
+      'meshcache_malformed_frames_total',
+      'Frames that could not be decoded',
+      'counter',
+      () => [{ labels: {}, value: src.transport().malformedFrames }],
+    ),
+    new CollectedMetric(
+      'meshcache_rejected_frames_total',
+      'Frames refused for exceeding a limit',
+      'counter',
+      () => [{ labels: {}, value: src.transport().rejectedFrames }],
+    ),
+    new CollectedMetric('meshcache_sessions_total', 'Client sessions opened by handshake', 'counter', () => [
+      { labels: {}, value: src.transport().sessions },
+    ]),
+    new CollectedMetric('meshcache_open_streams', 'Open Execute streams', 'gauge', () => [
+      { labels: {}, value: src.transport().openStreams },
+    ]),
+    new CollectedMetric('meshcache_topology_epoch', 'Topology epoch this node holds', 'gauge', () => [
+      { labels: {}, value: src.epoch() },
+    ]),
+  ];
+  for (const m of metrics) registry.registerMetric(m as never);
+  return registry;
+}
