@@ -97,7 +97,7 @@ function convert(key: string, kind: Kind, raw: string, source: string): unknown 
     case 'string':
       return raw;
     case 'int': {
-      const size = parseByteSize(raw);
+      const size = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : parseByteSize(raw);
       if (!Number.isFinite(size))
         throw new ConfigError(key, `${key} (${source}) must be a number, got "${raw}"`);
       return size;
