@@ -85,7 +85,9 @@ export class MeshcacheClient {
     this.decoders = new ResultDecoders(options.serializer);
     this.defaultCacheOnWire = cacheOnWire(options.defaultCache);
     this.defaultConsistency =
-      options.defaultConsistency === undefined ? Consistency.CONSISTENCY_DEFAULT : CONSISTENCY[options.defaultConsistency];
+      options.defaultConsistency === undefined
+        ? Consistency.CONSISTENCY_DEFAULT
+        : CONSISTENCY[options.defaultConsistency];
     this.sweeper = new DeadlineSweeper(options.deadlineResolutionMs);
     this.connection = new NodeConnection(
       {
@@ -158,7 +160,9 @@ export class MeshcacheClient {
       if (options?.condition !== undefined) {
         condition = CONDITION[options.condition];
         if (condition === undefined) {
-          throw invalidArgument(`condition must be always, ifAbsent or ifPresent, got ${String(options.condition)}`);
+          throw invalidArgument(
+            `condition must be always, ifAbsent or ifPresent, got ${String(options.condition)}`,
+          );
         }
       }
       const decoder = condition === SetCondition.ALWAYS ? this.decoders.written : this.decoders.applied;
@@ -292,7 +296,8 @@ export class MeshcacheClient {
 
   /** Round trip to the node (waits for the connection first, within the deadline). */
   async ping(options?: WaitOptions): Promise<PingResult> {
-    const timeoutMs = options?.timeoutMs === undefined ? this.options.timeoutMs : checkTimeout(options.timeoutMs);
+    const timeoutMs =
+      options?.timeoutMs === undefined ? this.options.timeoutMs : checkTimeout(options.timeoutMs);
     const deadline = Date.now() + timeoutMs;
     await this.bounded(this.connection.whenReady(), 'ping', { timeoutMs, signal: options?.signal });
     const started = monotonicNowMs();
@@ -367,9 +372,13 @@ export class MeshcacheClient {
     try {
       bytes = this.options.serializer.serialize(value);
     } catch (err) {
-      throw new MeshcacheError(ErrorCodes.SERIALIZATION, `cannot serialize value: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new MeshcacheError(
+        ErrorCodes.SERIALIZATION,
+        `cannot serialize value: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     if (!Buffer.isBuffer(bytes)) {
       if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -384,7 +393,8 @@ export class MeshcacheClient {
 
   /** `promise`, failed with TIMEOUT / CANCELLED when the wait runs out (not for the hot path). */
   private bounded<T>(promise: Promise<T>, what: string, options: WaitOptions | undefined): Promise<T> {
-    const timeoutMs = options?.timeoutMs === undefined ? this.options.timeoutMs : checkTimeout(options.timeoutMs);
+    const timeoutMs =
+      options?.timeoutMs === undefined ? this.options.timeoutMs : checkTimeout(options.timeoutMs);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
     return new Promise<T>((resolve, reject) => {
@@ -458,7 +468,8 @@ function checkCache(cache: string): string {
 
 function checkConsistency(level: ConsistencyLevel): Consistency {
   const value = CONSISTENCY[level];
-  if (value === undefined) throw invalidArgument(`consistency must be ONE, QUORUM or ALL, got ${String(level)}`);
+  if (value === undefined)
+    throw invalidArgument(`consistency must be ONE, QUORUM or ALL, got ${String(level)}`);
   return value;
 }
 

@@ -11,7 +11,11 @@ export type { CacheEntry } from './operations/ResultDecoders.js';
 export { compareVersions, versionsEqual } from './compareVersions.js';
 export type { Version } from '@meshcache/proto';
 
-export { DEFAULT_CLIENT_OPTIONS, type ClientOptions, type ResolvedClientOptions } from './options/ClientOptions.js';
+export {
+  DEFAULT_CLIENT_OPTIONS,
+  type ClientOptions,
+  type ResolvedClientOptions,
+} from './options/ClientOptions.js';
 export { resolveClientOptions } from './options/resolveClientOptions.js';
 export type { CallOptions, ConsistencyLevel, SetConditionName, SetOptions } from './options/CallOptions.js';
 

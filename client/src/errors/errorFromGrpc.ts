@@ -18,9 +18,15 @@ export function errorFromGrpc(err: unknown, what: string, nodeId?: string): Mesh
   const detail = e?.details || e?.message || String(err);
   switch (e?.code) {
     case GrpcStatus.DEADLINE_EXCEEDED:
-      return new MeshcacheError(ErrorCodes.TIMEOUT, `${what}: deadline exceeded (${detail})`, { nodeId, cause: err });
+      return new MeshcacheError(ErrorCodes.TIMEOUT, `${what}: deadline exceeded (${detail})`, {
+        nodeId,
+        cause: err,
+      });
     case GrpcStatus.CANCELLED:
-      return new MeshcacheError(ErrorCodes.CANCELLED, `${what}: cancelled (${detail})`, { nodeId, cause: err });
+      return new MeshcacheError(ErrorCodes.CANCELLED, `${what}: cancelled (${detail})`, {
+        nodeId,
+        cause: err,
+      });
     default:
       return new MeshcacheError(ErrorCodes.CONNECTION_LOST, `${what}: ${detail}`, {
         nodeId,

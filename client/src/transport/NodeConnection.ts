@@ -224,7 +224,9 @@ export class NodeConnection implements OpOwner, Sweepable {
     const session = this.sessionValue;
     if (this.stateValue !== 'ready' || channel === undefined || session === undefined) {
       return Promise.reject(
-        new MeshcacheError(ErrorCodes.CONNECTION_LOST, `not connected to ${this.address}`, { retryable: true }),
+        new MeshcacheError(ErrorCodes.CONNECTION_LOST, `not connected to ${this.address}`, {
+          retryable: true,
+        }),
       );
     }
     const method = this.wire.ping;
@@ -467,7 +469,9 @@ export class NodeConnection implements OpOwner, Sweepable {
         ? Math.min(this.opts.maxOpsPerFrame, limits.maxOpsPerFrame)
         : this.opts.maxOpsPerFrame;
     this.frameBytesLimit =
-      limits && limits.maxFrameBytes > 0 ? Math.max(1, limits.maxFrameBytes - FRAME_BYTES_HEADROOM) : Infinity;
+      limits && limits.maxFrameBytes > 0
+        ? Math.max(1, limits.maxFrameBytes - FRAME_BYTES_HEADROOM)
+        : Infinity;
     this.noteEpoch(response.epoch);
     this.openStream(channel, this.sessionValue);
   }
@@ -520,7 +524,10 @@ export class NodeConnection implements OpOwner, Sweepable {
     this.flush();
   }
 
-  private streamLost(stream: grpc.ClientDuplexStream<OperationFrame, ResultFrame>, err: MeshcacheError): void {
+  private streamLost(
+    stream: grpc.ClientDuplexStream<OperationFrame, ResultFrame>,
+    err: MeshcacheError,
+  ): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
     stream.cancel();

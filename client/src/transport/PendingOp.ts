@@ -150,4 +150,3 @@ export function cancelledError(signal: AbortSignal | undefined): MeshcacheError 
 export function opTypeName(type: OpType): string {
   return OpType[type] ?? `OP_${type}`;
 }
-

@@ -35,7 +35,11 @@ describe('errors', () => {
 
   it('keeps the server message and node id of error results', () => {
     const err = errorFromServer(ErrorCode.VALUE_TOO_LARGE, 'value of 2000000 bytes > 1048576', 'n1');
-    expect(err).toMatchObject({ code: 'VALUE_TOO_LARGE', message: 'value of 2000000 bytes > 1048576', nodeId: 'n1' });
+    expect(err).toMatchObject({
+      code: 'VALUE_TOO_LARGE',
+      message: 'value of 2000000 bytes > 1048576',
+      nodeId: 'n1',
+    });
     expect(err.retryable).toBe(false);
     expect(errorFromServer(ErrorCode.SHUTTING_DOWN, '').retryable).toBe(true);
     expect(errorFromServer(ErrorCode.NOT_OWNER, 'moved').retryable).toBe(true);

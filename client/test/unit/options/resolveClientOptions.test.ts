@@ -57,14 +57,18 @@ describe('resolveClientOptions', () => {
     );
     expect(configError({ url: 'localhost:7070', maxOpsPerFrame: 0 }).message).toContain('maxOpsPerFrame');
     expect(configError({ url: 'localhost:7070', defaultCache: '' }).message).toContain('defaultCache');
-    expect(configError({ url: 'localhost:7070', tracing: 'yes' }).message).toContain('tracing must be a boolean');
+    expect(configError({ url: 'localhost:7070', tracing: 'yes' }).message).toContain(
+      'tracing must be a boolean',
+    );
     expect(configError({ url: 'localhost:7070', defaultConsistency: 'MOST' }).message).toContain(
       'defaultConsistency',
     );
     expect(configError({ url: 'localhost:7070', serializer: {} }).message).toContain(
       'serializer must be an object with serialize and deserialize methods',
     );
-    expect(configError({ url: 'localhost:7070', reconnect: { next: () => 1 } }).message).toContain('reconnect');
+    expect(configError({ url: 'localhost:7070', reconnect: { next: () => 1 } }).message).toContain(
+      'reconnect',
+    );
   });
 
   it('requires a host:port url', () => {

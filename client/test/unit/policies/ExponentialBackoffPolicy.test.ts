@@ -74,7 +74,14 @@ describe('IdempotentRetryPolicy', () => {
     policy.retryAfterConnectionLoss({ type, condition });
 
   it('retries reads, plain writes, deletes and touches', () => {
-    for (const type of [OpType.GET, OpType.GET_MANY, OpType.DELETE, OpType.SET, OpType.SET_MANY, OpType.TOUCH]) {
+    for (const type of [
+      OpType.GET,
+      OpType.GET_MANY,
+      OpType.DELETE,
+      OpType.SET,
+      OpType.SET_MANY,
+      OpType.TOUCH,
+    ]) {
       expect(retried(type)).toBe(true);
     }
   });

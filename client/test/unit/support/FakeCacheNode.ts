@@ -58,7 +58,12 @@ export class FakeCacheNode {
   readonly nodeId: string;
   epoch: number;
   readonly caches: Set<string>;
-  readonly limits: { maxKeyBytes: number; maxValueBytes: number; maxOpsPerFrame: number; maxFrameBytes: number };
+  readonly limits: {
+    maxKeyBytes: number;
+    maxValueBytes: number;
+    maxOpsPerFrame: number;
+    maxFrameBytes: number;
+  };
 
   /** Every OperationFrame received, when `recordFrames` is on. */
   readonly frames: OperationFrame[] = [];
@@ -125,8 +130,10 @@ export class FakeCacheNode {
         call: grpc.ServerUnaryCall<OperationFrame, ResultFrame>,
         callback: grpc.sendUnaryData<ResultFrame>,
       ) => callback(null, this.frameResult(call.request.ops.map((op) => this.apply(op)))),
-      ping: (call: grpc.ServerUnaryCall<PingRequest, PingResponse>, callback: grpc.sendUnaryData<PingResponse>) =>
-        callback(null, { epoch: this.epoch, payload: call.request.payload, nodeId: this.nodeId }),
+      ping: (
+        call: grpc.ServerUnaryCall<PingRequest, PingResponse>,
+        callback: grpc.sendUnaryData<PingResponse>,
+      ) => callback(null, { epoch: this.epoch, payload: call.request.payload, nodeId: this.nodeId }),
       watchTopology: (call: grpc.ServerWritableStream<unknown, unknown>) =>
         call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not in the test double' }),
     });
@@ -237,7 +244,12 @@ export class FakeCacheNode {
       return;
     }
     if (frame.ops.length > this.limits.maxOpsPerFrame) {
-      call.write({ epoch: this.epoch, error: ErrorCode.BATCH_TOO_LARGE, errorMessage: 'too many ops', results: [] });
+      call.write({
+        epoch: this.epoch,
+        error: ErrorCode.BATCH_TOO_LARGE,
+        errorMessage: 'too many ops',
+        results: [],
+      });
       return;
     }
     if (this.hold) {
@@ -278,9 +290,14 @@ export class FakeCacheNode {
   /** Applies one op to the Map and returns its result. */
   apply(op: Operation): Result {
     const cache = op.cache || 'default';
-    if (!this.caches.has(cache)) return emptyResult(op.id, ErrorCode.UNKNOWN_CACHE, `unknown cache '${cache}'`);
+    if (!this.caches.has(cache))
+      return emptyResult(op.id, ErrorCode.UNKNOWN_CACHE, `unknown cache '${cache}'`);
     if (op.key.length > this.limits.maxKeyBytes) {
-      return emptyResult(op.id, ErrorCode.KEY_TOO_LARGE, `key of ${op.key.length} bytes > ${this.limits.maxKeyBytes}`);
+      return emptyResult(
+        op.id,
+        ErrorCode.KEY_TOO_LARGE,
+        `key of ${op.key.length} bytes > ${this.limits.maxKeyBytes}`,
+      );
     }
     if (op.value.length > this.limits.maxValueBytes) {
       return emptyResult(
@@ -346,7 +363,8 @@ export class FakeCacheNode {
       case OpType.INCREMENT: {
         const { id, entry } = this.lookup(cache, op.key);
         const text = entry === undefined ? '0' : entry.value.toString('utf8');
-        if (!/^-?\d+$/.test(text)) return emptyResult(op.id, ErrorCode.NOT_AN_INTEGER, 'value is not an integer');
+        if (!/^-?\d+$/.test(text))
+          return emptyResult(op.id, ErrorCode.NOT_AN_INTEGER, 'value is not an integer');
         const next = Number(text) + op.delta;
         if (!Number.isSafeInteger(next)) return emptyResult(op.id, ErrorCode.OVERFLOW, 'increment overflows');
         const version = this.nextVersion();
@@ -376,7 +394,11 @@ export class FakeCacheNode {
       case OpType.SET_MANY: {
         for (const kv of op.entries) {
           const { id } = this.lookup(cache, kv.key);
-          this.data.set(id, { value: kv.value, version: this.nextVersion(), expiresAt: this.expiry(kv.ttlMs) });
+          this.data.set(id, {
+            value: kv.value,
+            version: this.nextVersion(),
+            expiresAt: this.expiry(kv.ttlMs),
+          });
         }
         result.number = op.entries.length;
         return result;

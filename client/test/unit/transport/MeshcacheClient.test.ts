@@ -11,7 +11,12 @@ import { stringSerializer } from '../../../src/serializers/stringSerializer.js';
 import { FakeCacheNode } from '../support/FakeCacheNode.js';
 
 describe('MeshcacheClient against the test double', () => {
-  const node = new FakeCacheNode({ nodeId: 'n1', epoch: 7, caches: ['default', 'sessions'], maxKeyBytes: 64 });
+  const node = new FakeCacheNode({
+    nodeId: 'n1',
+    epoch: 7,
+    caches: ['default', 'sessions'],
+    maxKeyBytes: 64,
+  });
   let client: MeshcacheClient;
 
   beforeAll(async () => {
@@ -81,10 +86,12 @@ describe('MeshcacheClient against the test double', () => {
   });
 
   it('gets and sets many in one operation each', async () => {
-    expect(await client.setMany([
-      { key: 'm1', value: 1 },
-      { key: 'm2', value: { two: 2 }, ttlMs: 10_000 },
-    ])).toBe(2);
+    expect(
+      await client.setMany<unknown>([
+        { key: 'm1', value: 1 },
+        { key: 'm2', value: { two: 2 }, ttlMs: 10_000 },
+      ]),
+    ).toBe(2);
     expect(await client.getMany(['m1', 'nope', 'm2'])).toEqual([1, undefined, { two: 2 }]);
     expect(await client.getMany([])).toEqual([]);
     expect(await client.setMany([])).toBe(0);
@@ -110,8 +117,12 @@ describe('MeshcacheClient against the test double', () => {
   it('rejects bad arguments locally', async () => {
     await expect(client.set('k', 1, { ttlMs: -2 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_TTL });
     await expect(client.set('k', 1, { ttlMs: 1.5 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_TTL });
-    await expect(client.get(42 as unknown as string)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
-    await expect(client.get('k', { timeoutMs: 0 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(client.get(42 as unknown as string)).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+    });
+    await expect(client.get('k', { timeoutMs: 0 })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+    });
     await expect(client.incr('k', 0.5)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
   });
 

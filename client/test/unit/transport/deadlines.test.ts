@@ -5,9 +5,9 @@ import { getEventListeners } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createClient } from '../../../src/createClient.js';
 import { ErrorCodes } from '../../../src/errors/ErrorCodes.js';
-import type { MeshcacheError } from '../../../src/errors/MeshcacheError.js';
 import type { MeshcacheClient } from '../../../src/MeshcacheClient.js';
 import { FakeCacheNode } from '../support/FakeCacheNode.js';
+import { failureOf } from '../support/failureOf.js';
 import { waitFor } from '../support/waitFor.js';
 
 describe('deadlines and cancellation', () => {
@@ -36,9 +36,7 @@ describe('deadlines and cancellation', () => {
     const setTimeoutSpy = jest.spyOn(globalThis, 'setTimeout');
     const setIntervalSpy = jest.spyOn(globalThis, 'setInterval');
     const started = performance.now();
-    const calls = Array.from({ length: 300 }, (_, i) =>
-      client.get(`t${i}`, { timeoutMs: 60 }).catch((e: unknown) => e as MeshcacheError),
-    );
+    const calls = Array.from({ length: 300 }, (_, i) => failureOf(client.get(`t${i}`, { timeoutMs: 60 })));
     const timersWhileIssuing = setTimeoutSpy.mock.calls.length + setIntervalSpy.mock.calls.length;
     const errors = await Promise.all(calls);
     const elapsed = performance.now() - started;
@@ -52,7 +50,9 @@ describe('deadlines and cancellation', () => {
 
   it('drops late results of timed-out calls', async () => {
     node.hold = true;
-    await expect(client.set('late', 1, { timeoutMs: 20 })).rejects.toMatchObject({ code: ErrorCodes.TIMEOUT });
+    await expect(client.set('late', 1, { timeoutMs: 20 })).rejects.toMatchObject({
+      code: ErrorCodes.TIMEOUT,
+    });
     node.release(); // the set is applied and its result arrives after the deadline
     await expect(client.get('late')).resolves.toBe(1);
   });
@@ -65,7 +65,7 @@ describe('deadlines and cancellation', () => {
     await waitFor(() => node.held.length === 1, 2_000, 'the op to reach the node');
     const started = performance.now();
     controller.abort(new Error('user gave up'));
-    const err = (await call.catch((e: unknown) => e)) as MeshcacheError;
+    const err = await failureOf(call);
     expect(performance.now() - started).toBeLessThan(100);
     expect(err.code).toBe(ErrorCodes.CANCELLED);
     expect(err.message).toContain('user gave up');
