@@ -1,2 +1,3 @@
 export * from './gen/meshcache/v1/cache.js';
 export * from './protocol.js';
+export * from './codec/index.js';
