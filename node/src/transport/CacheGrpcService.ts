@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  CacheService,
   ErrorCode,
+  FastCacheService,
   type HandshakeRequest,
   type HandshakeResponse,
   METADATA_PROTOCOL,
@@ -38,16 +38,19 @@ export interface TransportCounters {
   openStreams: number;
 }
 
-/** CacheService with decoders that turn an undecodable frame into MALFORMED_FRAME. */
+/**
+ * The Cache service with the hand-written frame codec on the hot methods, and
+ * decoders that turn an undecodable frame into MALFORMED_FRAME.
+ */
 export const guardedCacheService = {
-  ...CacheService,
+  ...FastCacheService,
   execute: {
-    ...CacheService.execute,
-    requestDeserialize: guardDecoder(CacheService.execute.requestDeserialize),
+    ...FastCacheService.execute,
+    requestDeserialize: guardDecoder(FastCacheService.execute.requestDeserialize),
   },
   executeBatch: {
-    ...CacheService.executeBatch,
-    requestDeserialize: guardDecoder(CacheService.executeBatch.requestDeserialize),
+    ...FastCacheService.executeBatch,
+    requestDeserialize: guardDecoder(FastCacheService.executeBatch.requestDeserialize),
   },
 } as const;
 
