@@ -1,0 +1,5 @@
+export * from './NodeServer.js';
+export * from './config/NodeOptions.js';
+export * from './config/loadNodeConfig.js';
+export * from './config/ConfigError.js';
+export * from './store/index.js';
