@@ -8,13 +8,13 @@ export interface WaitOptions {
 export async function waitFor<T>(
   condition: () => T | Promise<T>,
   { timeoutMs = 10_000, intervalMs = 20, what = 'condition' }: WaitOptions = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await condition();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
     } catch (err) {
       lastError = err;
     }

@@ -55,7 +55,11 @@ export async function runBench(
     await client.setMany(keys.slice(i, i + PREFILL_BATCH).map((key) => ({ key, value })));
   }
 
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_TRACKABLE_US, numberOfSignificantValueDigits: 3 });
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: MAX_TRACKABLE_US,
+    numberOfSignificantValueDigits: 3,
+  });
   const log2BucketsUs = new Array<number>(32).fill(0);
   const errorsByCode: Record<string, number> = {};
   let ops = 0;

@@ -18,14 +18,27 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 export function buildProgram(io: ProgramIo): Command {
   const program = new Command('meshcache')
     .description('Command line of meshcache, a distributed in-memory cache for Kubernetes.')
-    .addOption(new Option('--seeds <list>', 'host:grpcPort of nodes, comma-separated').env('MESHCACHE_SEEDS').default(DEFAULT_SEEDS))
-    .addOption(new Option('--cache <name>', 'cache to use').env('MESHCACHE_CACHE').default('default'))
-    .addOption(new Option('--consistency <level>', 'ONE, QUORUM or ALL (default: the cache default)').choices(['ONE', 'QUORUM', 'ALL']))
     .addOption(
-      new Option('--timeout-ms <ms>', 'deadline of each request').argParser((t: string) => {
-        if (!/^\d+$/.test(t) || Number(t) <= 0) throw new Error(`--timeout-ms must be a positive whole number, got "${t}"`);
-        return Number(t);
-      }).default(DEFAULT_TIMEOUT_MS),
+      new Option('--seeds <list>', 'host:grpcPort of nodes, comma-separated')
+        .env('MESHCACHE_SEEDS')
+        .default(DEFAULT_SEEDS),
+    )
+    .addOption(new Option('--cache <name>', 'cache to use').env('MESHCACHE_CACHE').default('default'))
+    .addOption(
+      new Option('--consistency <level>', 'ONE, QUORUM or ALL (default: the cache default)').choices([
+        'ONE',
+        'QUORUM',
+        'ALL',
+      ]),
+    )
+    .addOption(
+      new Option('--timeout-ms <ms>', 'deadline of each request')
+        .argParser((t: string) => {
+          if (!/^\d+$/.test(t) || Number(t) <= 0)
+            throw new Error(`--timeout-ms must be a positive whole number, got "${t}"`);
+          return Number(t);
+        })
+        .default(DEFAULT_TIMEOUT_MS),
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -35,7 +48,12 @@ export function buildProgram(io: ProgramIo): Command {
     out: io.out,
     err: io.err,
     async withClient<T>(fn: (client: MeshcacheClient) => Promise<T>): Promise<T> {
-      const g = program.opts<{ seeds: string; cache: string; consistency?: 'ONE' | 'QUORUM' | 'ALL'; timeoutMs: number }>();
+      const g = program.opts<{
+        seeds: string;
+        cache: string;
+        consistency?: 'ONE' | 'QUORUM' | 'ALL';
+        timeoutMs: number;
+      }>();
       const client = await connectClient(g);
       try {
         return await fn(client);

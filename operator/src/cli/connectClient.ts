@@ -11,12 +11,16 @@ export interface ConnectionFlags {
  * Connects to the first seed that answers. The CLI reads and writes raw bytes,
  * so what `set` stores is exactly what redis-cli or any client reads back.
  */
-export async function connectClient(flags: ConnectionFlags, clientName = 'meshcache-cli'): Promise<MeshcacheClient> {
+export async function connectClient(
+  flags: ConnectionFlags,
+  clientName = 'meshcache-cli',
+): Promise<MeshcacheClient> {
   const seeds = flags.seeds
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  if (seeds.length === 0) throw new Error('--seeds names no node (expected host:grpcPort[,host:grpcPort...])');
+  if (seeds.length === 0)
+    throw new Error('--seeds names no node (expected host:grpcPort[,host:grpcPort...])');
   const failures: string[] = [];
   for (const url of seeds) {
     const client = createClient({

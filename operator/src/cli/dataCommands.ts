@@ -10,12 +10,17 @@ export interface CliContext {
 }
 
 function parseTtl(text: string): number {
-  if (!/^(-1|\d+)$/.test(text)) throw new Error(`--ttl must be a whole number of milliseconds or -1, got "${text}"`);
+  if (!/^(-1|\d+)$/.test(text))
+    throw new Error(`--ttl must be a whole number of milliseconds or -1, got "${text}"`);
   return Number(text);
 }
 
 /** get, set and del: the value alone on stdout, so scripts can use it. */
-export function registerDataCommands(program: Command, ctx: CliContext, setExit: (code: number) => void): void {
+export function registerDataCommands(
+  program: Command,
+  ctx: CliContext,
+  setExit: (code: number) => void,
+): void {
   program
     .command('get <key>')
     .description('print the value of KEY (exit 1 when it does not exist)')
@@ -37,20 +42,27 @@ export function registerDataCommands(program: Command, ctx: CliContext, setExit:
     .option('--ttl <ms>', 'time to live in ms (-1 never expires; default: the cache default)', parseTtl)
     .option('--if-absent', 'write only if KEY does not exist (NX)')
     .option('--if-present', 'write only if KEY exists (XX)')
-    .action(async (key: string, value: string, opts: { ttl?: number; ifAbsent?: boolean; ifPresent?: boolean }) => {
-      if (opts.ifAbsent && opts.ifPresent) throw new Error('--if-absent and --if-present exclude each other');
-      const condition: SetConditionName = opts.ifAbsent ? 'ifAbsent' : opts.ifPresent ? 'ifPresent' : 'always';
-      const written = await ctx.withClient((c) =>
-        c.set(key, Buffer.from(value), { ttlMs: opts.ttl ?? 0, condition }),
-      );
-      if (!written) {
-        ctx.err(`meshcache: not written: key "${key}" ${opts.ifAbsent ? 'exists' : 'does not exist'}\n`);
-        setExit(EXIT_NOT_FOUND);
-        return;
-      }
-      ctx.out('OK\n');
-      setExit(EXIT_OK);
-    });
+    .action(
+      async (key: string, value: string, opts: { ttl?: number; ifAbsent?: boolean; ifPresent?: boolean }) => {
+        if (opts.ifAbsent && opts.ifPresent)
+          throw new Error('--if-absent and --if-present exclude each other');
+        const condition: SetConditionName = opts.ifAbsent
+          ? 'ifAbsent'
+          : opts.ifPresent
+            ? 'ifPresent'
+            : 'always';
+        const written = await ctx.withClient((c) =>
+          c.set(key, Buffer.from(value), { ttlMs: opts.ttl ?? 0, condition }),
+        );
+        if (!written) {
+          ctx.err(`meshcache: not written: key "${key}" ${opts.ifAbsent ? 'exists' : 'does not exist'}\n`);
+          setExit(EXIT_NOT_FOUND);
+          return;
+        }
+        ctx.out('OK\n');
+        setExit(EXIT_OK);
+      },
+    );
 
   program
     .command('del <key>')

@@ -29,18 +29,40 @@ export class LocalNodeProcess {
         resolve(code);
       }),
     );
-    child.stderr!.setEncoding('utf8').on('data', (t: string) => (this.stderrTail = (this.stderrTail + t).slice(-4000)));
+    child
+      .stderr!.setEncoding('utf8')
+      .on('data', (t: string) => (this.stderrTail = (this.stderrTail + t).slice(-4000)));
   }
 
   static async start(options: LocalNodeOptions): Promise<LocalNodeProcess> {
     const child = spawn(
       process.execPath,
-      [nodeBinaryPath(), '--id', options.id, '--host', '127.0.0.1', '--bind-host', '127.0.0.1', '--grpc-port', '0', '--admin-port', '0', '--redis-port', '0', '--gossip-port', '0', ...(options.args ?? [])],
+      [
+        nodeBinaryPath(),
+        '--id',
+        options.id,
+        '--host',
+        '127.0.0.1',
+        '--bind-host',
+        '127.0.0.1',
+        '--grpc-port',
+        '0',
+        '--admin-port',
+        '0',
+        '--redis-port',
+        '0',
+        '--gossip-port',
+        '0',
+        ...(options.args ?? []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const node = new LocalNodeProcess(options.id, child);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node ${options.id} not ready after ${options.startTimeoutMs ?? 20_000} ms`)), options.startTimeoutMs ?? 20_000);
+      const timer = setTimeout(
+        () => reject(new Error(`node ${options.id} not ready after ${options.startTimeoutMs ?? 20_000} ms`)),
+        options.startTimeoutMs ?? 20_000,
+      );
       let buffered = '';
       child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         buffered += chunk;

@@ -11,7 +11,9 @@ export function nodeBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   if (explicit) return explicit;
   const path = fileURLToPath(new URL('../../../node/dist/bin/meshcache-node.js', import.meta.url));
   if (!existsSync(path)) {
-    throw new Error(`meshcache-node not found at ${path}: run "npm run build" first, or set MESHCACHE_NODE_BIN`);
+    throw new Error(
+      `meshcache-node not found at ${path}: run "npm run build" first, or set MESHCACHE_NODE_BIN`,
+    );
   }
   return path;
 }

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../../src/config/ConfigError.js';
-import { envName, flagName, loadNodeConfig, validateNodeOptions } from '../../../src/config/loadNodeConfig.js';
+import {
+  envName,
+  flagName,
+  loadNodeConfig,
+  validateNodeOptions,
+} from '../../../src/config/loadNodeConfig.js';
 import { DEFAULT_CACHE_OPTIONS, DEFAULT_NODE_OPTIONS } from '../../../src/config/NodeOptions.js';
 import { parseByteSize } from '../../../src/config/byteSize.js';
 
@@ -43,7 +48,11 @@ describe('loadNodeConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'n.yaml');
     writeFileSync(file, 'zone: file\nredisPort: 7000\nadminPort: 9000\nseeds: [a:1]\n');
-    const o = load(['--config', file, '--zone', 'flag'], { MESHCACHE_ZONE: 'env', MESHCACHE_REDIS_PORT: '7001', MESHCACHE_SEEDS: 'x:1, y:2' });
+    const o = load(['--config', file, '--zone', 'flag'], {
+      MESHCACHE_ZONE: 'env',
+      MESHCACHE_REDIS_PORT: '7001',
+      MESHCACHE_SEEDS: 'x:1, y:2',
+    });
     expect(o.zone).toBe('flag');
     expect(o.redisPort).toBe(7001);
     expect(o.adminPort).toBe(9000);
@@ -51,7 +60,10 @@ describe('loadNodeConfig', () => {
   });
 
   it('fills cache defaults and accepts byte sizes with units', () => {
-    const o = load(['--caches', '[{name: a, maxMemoryBytes: 64Mi}, {name: b, maxValueBytes: "2MB", evictionPolicy: lru}]']);
+    const o = load([
+      '--caches',
+      '[{name: a, maxMemoryBytes: 64Mi}, {name: b, maxValueBytes: "2MB", evictionPolicy: lru}]',
+    ]);
     expect(o.caches[0]).toEqual({ ...DEFAULT_CACHE_OPTIONS, name: 'a', maxMemoryBytes: 64 * 1024 * 1024 });
     expect(o.caches[1]!.maxValueBytes).toBe(2_000_000);
     expect(o.caches[1]!.evictionPolicy).toBe('lru');
@@ -93,5 +105,7 @@ describe('parseByteSize', () => {
     ['1.5Mi', 1572864],
   ])('%p is %p bytes', (input, bytes) => expect(parseByteSize(input)).toBe(bytes));
 
-  it.each(['lots', '12XB', '', '-5', {}])('%p is not a size', (input) => expect(parseByteSize(input)).toBeNaN());
+  it.each(['lots', '12XB', '', '-5', {}])('%p is not a size', (input) =>
+    expect(parseByteSize(input)).toBeNaN(),
+  );
 });
