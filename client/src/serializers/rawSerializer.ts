@@ -1,6 +1,10 @@
 import type { Serializer } from './Serializer.js';
 
-/** Bytes as they are: a Buffer (or any Uint8Array) in, a Buffer out. */
+/**
+ * Bytes as they are: a Buffer (or any Uint8Array) in, a Buffer out. What it
+ * returns is a copy the caller owns (received values are otherwise views of
+ * the network frame).
+ */
 export const rawSerializer: Serializer<Buffer> = {
   serialize(value: Buffer): Buffer {
     if (Buffer.isBuffer(value)) return value;
@@ -9,6 +13,6 @@ export const rawSerializer: Serializer<Buffer> = {
     throw new TypeError(`rawSerializer expects a Buffer, got ${typeof value}`);
   },
   deserialize(bytes: Buffer): Buffer {
-    return bytes;
+    return Buffer.from(bytes);
   },
 };

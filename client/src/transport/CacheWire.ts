@@ -1,5 +1,6 @@
 import {
   CacheService,
+  FastCacheService,
   type HandshakeRequest,
   type HandshakeResponse,
   type OperationFrame,
@@ -16,9 +17,8 @@ export interface MethodCodec<Req, Res> {
 }
 
 /**
- * The RPCs a node connection uses. The default takes them from the generated
- * `CacheService` (ts-proto); a faster codec can be swapped in by providing
- * other serialize/deserialize functions for the same paths.
+ * The RPCs a node connection uses. Swap a codec by providing other
+ * serialize/deserialize functions for the same paths.
  */
 export interface CacheWire {
   readonly handshake: MethodCodec<HandshakeRequest, HandshakeResponse>;
@@ -26,7 +26,21 @@ export interface CacheWire {
   readonly ping: MethodCodec<PingRequest, PingResponse>;
 }
 
+/**
+ * The default: the hand-written frame codec of `@meshcache/proto`
+ * (`FastCacheService`: exact-size encode, zero-copy decode) for the hot-path
+ * Execute stream, the generated ts-proto codec for the rest. Decoded `bytes`
+ * fields are views of the received message, so serializers must copy what
+ * they hand out (the bundled ones do).
+ */
 export const DEFAULT_CACHE_WIRE: CacheWire = {
+  handshake: CacheService.handshake,
+  execute: FastCacheService.execute,
+  ping: CacheService.ping,
+};
+
+/** The generated ts-proto codec for every RPC (slower; copies every bytes field). */
+export const GENERATED_CACHE_WIRE: CacheWire = {
   handshake: CacheService.handshake,
   execute: CacheService.execute,
   ping: CacheService.ping,

@@ -4,7 +4,6 @@ import {
   type HandshakeResponse,
   METADATA_PROTOCOL,
   METADATA_SESSION,
-  type OperationFrame,
   type PingResponse,
   type ResultFrame,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -105,7 +104,7 @@ export class NodeConnection implements OpOwner, Sweepable {
   private lastFrameError: MeshcacheError | undefined = undefined;
 
   private channel: grpc.Client | undefined = undefined;
-  private stream: grpc.ClientDuplexStream<OperationFrame, ResultFrame> | undefined = undefined;
+  private stream: grpc.ClientDuplexStream<Buffer, ResultFrame> | undefined = undefined;
   private streamOpenedAt = 0;
   private streamAnswered = false;
   private writable = true;
@@ -196,6 +195,13 @@ export class NodeConnection implements OpOwner, Sweepable {
       );
       return;
     }
+    if (this.sessionValue !== undefined) {
+      const tooLarge = this.oversizeError(op);
+      if (tooLarge !== undefined) {
+        op.fail(tooLarge);
+        return;
+      }
+    }
     op.owner = this;
     op.state = OpState.QUEUED;
     this.outbox.push(op);
@@ -275,8 +281,65 @@ export class NodeConnection implements OpOwner, Sweepable {
         op.frame = frame;
         inFlight.set(id, op);
       }
-      this.writable = stream.write({ ops });
+      let bytes: Buffer;
+      try {
+        bytes = this.wire.execute.requestSerialize({ ops });
+      } catch {
+        this.writeOneByOne(stream, ops);
+        continue;
+      }
+      this.writable = stream.write(bytes);
     }
+  }
+
+  /** After a frame failed to encode: sends each op alone, failing only those that cannot be encoded. */
+  private writeOneByOne(stream: grpc.ClientDuplexStream<Buffer, ResultFrame>, ops: PendingOp[]): void {
+    for (const op of ops) {
+      op.frame = new FrameRecord(++this.frameSeq, 1);
+      let bytes: Buffer;
+      try {
+        bytes = this.wire.execute.requestSerialize({ ops: [op] });
+      } catch (err) {
+        this.inFlight.delete(op.id);
+        op.fail(
+          new MeshcacheError(
+            ErrorCodes.INVALID_ARGUMENT,
+            `cannot encode ${opTypeName(op.type)}: ${(err as Error).message}`,
+            { cause: err },
+          ),
+        );
+        continue;
+      }
+      this.writable = stream.write(bytes);
+    }
+  }
+
+  /** Fails what the node's limits (from the handshake) would refuse anyway, without sending it. */
+  private oversizeError(op: PendingOp): MeshcacheError | undefined {
+    const limits = this.sessionValue?.limits;
+    if (limits === undefined) return undefined;
+    if (limits.maxKeyBytes > 0 && op.key.length > limits.maxKeyBytes) {
+      return new MeshcacheError(
+        ErrorCodes.KEY_TOO_LARGE,
+        `key of ${op.key.length} bytes exceeds the node's limit of ${limits.maxKeyBytes}`,
+        { nodeId: this.nodeId },
+      );
+    }
+    if (limits.maxValueBytes > 0 && op.value.length > limits.maxValueBytes) {
+      return new MeshcacheError(
+        ErrorCodes.VALUE_TOO_LARGE,
+        `value of ${op.value.length} bytes exceeds the node's limit of ${limits.maxValueBytes}`,
+        { nodeId: this.nodeId },
+      );
+    }
+    if (op.approxBytes > this.frameBytesLimit) {
+      return new MeshcacheError(
+        ErrorCodes.BATCH_TOO_LARGE,
+        `${opTypeName(op.type)} of about ${op.approxBytes} bytes exceeds the node's frame limit of ${limits.maxFrameBytes}`,
+        { nodeId: this.nodeId },
+      );
+    }
+    return undefined;
   }
 
   /** How many ops from the head of the outbox go into the next frame. */
@@ -473,6 +536,7 @@ export class NodeConnection implements OpOwner, Sweepable {
         ? Math.max(1, limits.maxFrameBytes - FRAME_BYTES_HEADROOM)
         : Infinity;
     this.noteEpoch(response.epoch);
+    if (this.outbox.length > 0) this.failOversizedQueued();
     this.openStream(channel, this.sessionValue);
   }
 
@@ -485,9 +549,11 @@ export class NodeConnection implements OpOwner, Sweepable {
 
   private openStream(channel: grpc.Client, session: NodeSession): void {
     const method = this.wire.execute;
-    const stream = channel.makeBidiStreamRequest(
+    // Frames are encoded in flush() (so an encode failure fails only its ops);
+    // grpc-js gets the bytes.
+    const stream = channel.makeBidiStreamRequest<Buffer, ResultFrame>(
       method.path,
-      method.requestSerialize,
+      passThrough,
       method.responseDeserialize,
       this.callMetadata(session),
       {},
@@ -524,10 +590,7 @@ export class NodeConnection implements OpOwner, Sweepable {
     this.flush();
   }
 
-  private streamLost(
-    stream: grpc.ClientDuplexStream<OperationFrame, ResultFrame>,
-    err: MeshcacheError,
-  ): void {
+  private streamLost(stream: grpc.ClientDuplexStream<Buffer, ResultFrame>, err: MeshcacheError): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
     stream.cancel();
@@ -582,6 +645,16 @@ export class NodeConnection implements OpOwner, Sweepable {
     channel?.close();
   }
 
+  private failOversizedQueued(): void {
+    const kept: PendingOp[] = [];
+    for (const op of this.outbox) {
+      const tooLarge = this.oversizeError(op);
+      if (tooLarge === undefined) kept.push(op);
+      else op.fail(tooLarge);
+    }
+    this.outbox = kept;
+  }
+
   private failQueued(err: Error): void {
     const outbox = this.outbox;
     this.outbox = [];
@@ -630,7 +703,11 @@ export class NodeConnection implements OpOwner, Sweepable {
   }
 }
 
-function endStream(stream: grpc.ClientDuplexStream<OperationFrame, ResultFrame>): Promise<void> {
+function passThrough(bytes: Buffer): Buffer {
+  return bytes;
+}
+
+function endStream(stream: grpc.ClientDuplexStream<Buffer, ResultFrame>): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => stream.cancel(), CLOSE_GRACE_MS);
     stream.on('error', () => {}); // the cancel below or the server may end it with a status

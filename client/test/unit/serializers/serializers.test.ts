@@ -22,10 +22,13 @@ describe('serializers', () => {
     expect(() => jsonSerializer.deserialize(Buffer.from('{nope'))).toThrow(SyntaxError);
   });
 
-  it('raw passes Buffers through and wraps Uint8Arrays without copying', () => {
+  it('raw passes Buffers through on write, wraps Uint8Arrays, and copies on read', () => {
     const buf = Buffer.from([1, 2, 3]);
     expect(rawSerializer.serialize(buf)).toBe(buf);
-    expect(rawSerializer.deserialize(buf)).toBe(buf);
+    const copy = rawSerializer.deserialize(buf);
+    expect(copy).toEqual(buf);
+    copy[0] = 99; // received values are views of the frame: the caller gets its own copy
+    expect(buf[0]).toBe(1);
     const u8 = new Uint8Array([9, 8, 7]);
     const wrapped = rawSerializer.serialize(u8 as Buffer);
     expect(Buffer.isBuffer(wrapped)).toBe(true);

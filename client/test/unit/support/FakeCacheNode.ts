@@ -8,7 +8,7 @@
 // properties) so that Node can also run it directly with type stripping.
 import * as grpc from '@grpc/grpc-js';
 import {
-  CacheService,
+  FastCacheService,
   type Entry,
   ErrorCode,
   type HandshakeRequest,
@@ -120,7 +120,7 @@ export class FakeCacheNode {
   /** Starts listening (port 0 picks a free port; pass a port to restart on the same one). */
   async start(port = 0): Promise<string> {
     const server = new grpc.Server();
-    server.addService(CacheService, {
+    server.addService(FastCacheService, {
       handshake: (
         call: grpc.ServerUnaryCall<HandshakeRequest, HandshakeResponse>,
         callback: grpc.sendUnaryData<HandshakeResponse>,
@@ -274,7 +274,7 @@ export class FakeCacheNode {
   }
 
   private lookup(cache: string, key: Buffer): { id: string; entry: StoredEntry | undefined } {
-    const id = `${cache}\u0000${key.toString('hex')}`;
+    const id = `${cache}\u0000${key.toString('latin1')}`;
     const entry = this.data.get(id);
     if (entry !== undefined && entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
       this.data.delete(id);
@@ -324,7 +324,7 @@ export class FakeCacheNode {
         if (op.condition === SetCondition.IF_ABSENT && entry !== undefined) return result;
         if (op.condition === SetCondition.IF_PRESENT && entry === undefined) return result;
         const version = this.nextVersion();
-        this.data.set(id, { value: op.value, version, expiresAt: this.expiry(op.ttlMs) });
+        this.data.set(id, { value: Buffer.from(op.value), version, expiresAt: this.expiry(op.ttlMs) });
         result.applied = true;
         result.version = version;
         return result;
@@ -346,7 +346,7 @@ export class FakeCacheNode {
           entry.version.node === expected.node
         ) {
           const version = this.nextVersion();
-          this.data.set(id, { value: op.value, version, expiresAt: this.expiry(op.ttlMs) });
+          this.data.set(id, { value: Buffer.from(op.value), version, expiresAt: this.expiry(op.ttlMs) });
           result.applied = true;
           result.version = version;
         }

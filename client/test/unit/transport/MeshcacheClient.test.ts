@@ -107,11 +107,17 @@ describe('MeshcacheClient against the test double', () => {
     expect((err as Error).message).toContain("unknown cache 'nope'");
   });
 
-  it('maps server error results to MeshcacheError with the server message', async () => {
+  it("refuses keys and values over the node's handshake limits without sending them", async () => {
+    const before = node.opsReceived;
     await expect(client.get('x'.repeat(65))).rejects.toMatchObject({
       code: ErrorCodes.KEY_TOO_LARGE,
-      message: 'key of 65 bytes > 64',
+      message: "key of 65 bytes exceeds the node's limit of 64",
+      nodeId: 'n1',
     });
+    await expect(client.set('v', 'x'.repeat(2 * 1024 * 1024))).rejects.toMatchObject({
+      code: ErrorCodes.VALUE_TOO_LARGE,
+    });
+    expect(node.opsReceived).toBe(before);
   });
 
   it('rejects bad arguments locally', async () => {

@@ -84,6 +84,15 @@ describe('batching', () => {
     }
   });
 
+  it('fails only the op that cannot be encoded, and sends the rest of its frame', async () => {
+    const bad = { physicalMs: -1, logical: 0, node: 0 }; // not a uint64
+    const calls = [client.set('e1', 1), client.compareAndSet('e1', bad, 2), client.get('e1')];
+    const [set, cas, get] = await Promise.allSettled(calls);
+    expect(set).toEqual({ status: 'fulfilled', value: true });
+    expect(cas).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT' } });
+    expect(get).toEqual({ status: 'fulfilled', value: 1 });
+  });
+
   it('matches results that come back in any order', async () => {
     node.reverseReplies = true;
     await Promise.all(Array.from({ length: 30 }, (_, i) => client.set(`r${i}`, i)));
