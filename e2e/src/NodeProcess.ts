@@ -21,6 +21,7 @@ export class NodeProcess {
   stderr = '';
   grpcPort = 0;
   adminPort = 0;
+  redisPort = 0;
   exitCode: number | null | undefined = undefined;
   private readonly exited: Promise<number | null>;
 
@@ -37,8 +38,14 @@ export class NodeProcess {
         buffered = buffered.slice(nl + 1);
         this.logs.push(line);
         try {
-          const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; adminPort?: number };
+          const entry = JSON.parse(line) as {
+            msg?: string;
+            grpcPort?: number;
+            adminPort?: number;
+            redisPort?: number;
+          };
           if (entry.msg === 'node ready') {
+            this.redisPort = entry.redisPort!;
             this.grpcPort = entry.grpcPort!;
             this.adminPort = entry.adminPort!;
           }
@@ -95,6 +102,10 @@ export class NodeProcess {
 
   get grpcAddress(): string {
     return `127.0.0.1:${this.grpcPort}`;
+  }
+
+  get redisAddress(): string {
+    return `127.0.0.1:${this.redisPort}`;
   }
 
   get adminUrl(): string {

@@ -8,6 +8,7 @@ import { CacheRegistry } from './engine/CacheRegistry.js';
 import { OperationExecutor } from './engine/OperationExecutor.js';
 import { OperationStats } from './engine/OperationStats.js';
 import { createNodeMetrics } from './metrics/NodeMetrics.js';
+import { RedisServer } from './redis/RedisServer.js';
 import { HybridLogicalClock, nodeTagOf } from './store/index.js';
 import { CacheGrpcService, guardedCacheService } from './transport/CacheGrpcService.js';
 import { NODE_VERSION } from './version.js';
@@ -18,6 +19,7 @@ const ACTIVE_EXPIRY_WORK_PER_CACHE = 200;
 export interface BoundPorts {
   grpcPort: number;
   adminPort: number;
+  redisPort: number;
 }
 
 /** One running meshcache node: data plane, admin server and background work. */
@@ -25,13 +27,14 @@ export class NodeServer {
   readonly caches: CacheRegistry;
   readonly executor: OperationExecutor;
   readonly topology: LocalTopology;
+  readonly redis: RedisServer;
   private readonly grpcServer: grpc.Server;
   private readonly service: CacheGrpcService;
   private readonly admin: FastifyInstance;
   private readonly startedAt = Date.now();
   private expiryTimer: NodeJS.Timeout | undefined;
   private state: 'starting' | 'serving' | 'stopping' | 'stopped' = 'starting';
-  ports: BoundPorts = { grpcPort: 0, adminPort: 0 };
+  ports: BoundPorts = { grpcPort: 0, adminPort: 0, redisPort: 0 };
 
   constructor(
     readonly options: NodeOptions,
@@ -75,12 +78,28 @@ export class NodeServer {
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     });
     this.grpcServer.addService(guardedCacheService, this.service.handlers());
+    this.redis = new RedisServer(
+      {
+        nodeId: options.id,
+        serverVersion: NODE_VERSION,
+        maxBulkBytes: options.redisMaxBulkBytes,
+        maxArgs: options.redisMaxArgs,
+        maxQueryBufferBytes: options.redisMaxQueryBufferBytes,
+        maxClients: options.redisMaxClients,
+        password: options.redisPassword,
+        shutdownTimeoutMs: options.shutdownTimeoutMs,
+      },
+      this.executor,
+      this.caches,
+      log,
+    );
     const registry = createNodeMetrics({
       nodeId: options.id,
       caches: this.caches,
       stats,
       transport: () => this.service.counters,
       epoch: () => this.topology.epoch,
+      redis: this.redis,
     });
     this.admin = createAdminServer({
       registry,
@@ -102,10 +121,12 @@ export class NodeServer {
     await this.admin.listen({ host: o.bindHost, port: o.adminPort });
     const address = this.admin.server.address();
     const adminPort = typeof address === 'object' && address !== null ? address.port : o.adminPort;
-    this.ports = { grpcPort, adminPort };
+    const redisPort = await this.redis.listen(o.bindHost, o.redisPort);
+    this.ports = { grpcPort, adminPort, redisPort };
     this.topology.updateSelf({
       grpcAddress: `${o.host}:${grpcPort}`,
       adminAddress: `${o.host}:${adminPort}`,
+      redisAddress: `${o.host}:${redisPort}`,
     });
     this.expiryTimer = setInterval(() => {
       this.caches.activeExpireCycle(ACTIVE_EXPIRY_WORK_PER_CACHE);
@@ -142,6 +163,7 @@ export class NodeServer {
     this.log.info({ reason }, 'shutting down');
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.service.closeStreams();
+    const redisClosed = this.redis.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.log.warn('grace period over: cutting remaining connections');
@@ -154,6 +176,7 @@ export class NodeServer {
         resolve();
       });
     });
+    await redisClosed;
     await this.admin.close();
     this.state = 'stopped';
     this.log.info('stopped');

@@ -47,6 +47,16 @@ export interface NodeOptions {
   activeExpiryIntervalMs: number;
   /** Time SIGTERM allows for in-flight work before connections are cut. */
   shutdownTimeoutMs: number;
+  /** Redis front door: largest bulk string in a request (Redis proto-max-bulk-len). */
+  redisMaxBulkBytes: number;
+  /** Redis front door: most arguments in one command. */
+  redisMaxArgs: number;
+  /** Redis front door: most bytes one command may buffer while it arrives (Redis client-query-buffer-limit). */
+  redisMaxQueryBufferBytes: number;
+  /** Redis front door: most open client connections (Redis maxclients). */
+  redisMaxClients: number;
+  /** Redis front door: password of the `default` user (Redis requirepass); '' = no AUTH. Never logged. */
+  redisPassword: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -75,5 +85,10 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   maxFrameBytes: 64 * MIB,
   activeExpiryIntervalMs: 100,
   shutdownTimeoutMs: 10_000,
+  redisMaxBulkBytes: 512 * MIB,
+  redisMaxArgs: 1024 * 1024,
+  redisMaxQueryBufferBytes: 1024 * MIB,
+  redisMaxClients: 10_000,
+  redisPassword: '',
   logLevel: 'info',
 };

@@ -58,6 +58,11 @@ const nodeSchema = z
     maxFrameBytes: byteSize,
     activeExpiryIntervalMs: positiveInt,
     shutdownTimeoutMs: positiveInt,
+    redisMaxBulkBytes: byteSize,
+    redisMaxArgs: positiveInt,
+    redisMaxQueryBufferBytes: byteSize,
+    redisMaxClients: positiveInt,
+    redisPassword: z.string(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   })
   .strict();
@@ -81,6 +86,14 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
   maxFrameBytes: { kind: 'int', help: 'largest gRPC message, bytes' },
   activeExpiryIntervalMs: { kind: 'int', help: 'active expiry cycle period, ms' },
   shutdownTimeoutMs: { kind: 'int', help: 'grace period for in-flight work on SIGTERM, ms' },
+  redisMaxBulkBytes: { kind: 'int', help: 'largest bulk string in a Redis request, bytes' },
+  redisMaxArgs: { kind: 'int', help: 'most arguments in one Redis command' },
+  redisMaxQueryBufferBytes: { kind: 'int', help: 'most bytes one Redis command may buffer, bytes' },
+  redisMaxClients: { kind: 'int', help: 'most open Redis client connections' },
+  redisPassword: {
+    kind: 'string',
+    help: 'Redis AUTH password of the default user ("" = none); prefer the env',
+  },
   logLevel: { kind: 'string', help: 'fatal, error, warn, info, debug or trace' },
 };
 

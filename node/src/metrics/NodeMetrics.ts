@@ -1,7 +1,15 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { CacheRegistry } from '../engine/CacheRegistry.js';
 import { LATENCY_BUCKETS_SECONDS, type OperationStats } from '../engine/OperationStats.js';
+import type { RedisCommand } from '../redis/RedisCommand.js';
+import type { RedisCounters } from '../redis/RedisServer.js';
 import { CollectedMetric, type Sample } from './CollectedMetric.js';
+
+/** What the Redis front door exposes to metrics. */
+export interface RedisMetricsSource {
+  counters: RedisCounters;
+  table: { commands: readonly RedisCommand[] };
+}
 
 export interface NodeMetricsSources {
   nodeId: string;
@@ -15,6 +23,75 @@ export interface NodeMetricsSources {
     openStreams: number;
   };
   epoch: () => number;
+  redis?: RedisMetricsSource;
+}
+
+/** Redis front door metrics: connections, commands by name, protocol errors, bytes. */
+function redisMetrics(redis: RedisMetricsSource): CollectedMetric[] {
+  const counter = (name: string, help: string, pick: (c: RedisCounters) => number) =>
+    new CollectedMetric(name, help, 'counter', () => [{ labels: {}, value: pick(redis.counters) }]);
+  function perCommand(pick: (cmd: RedisCommand) => number) {
+    return function* (): Iterable<Sample> {
+      for (const cmd of redis.table.commands) {
+        const all = cmd.subcommands ? [cmd, ...cmd.subcommands.values()] : [cmd];
+        for (const x of all) {
+          const value = pick(x);
+          if (value > 0) yield { labels: { command: x.name }, value };
+        }
+      }
+    };
+  }
+  return [
+    new CollectedMetric('meshcache_redis_open_connections', 'Open Redis client connections', 'gauge', () => [
+      { labels: {}, value: redis.counters.openConnections },
+    ]),
+    counter('meshcache_redis_connections_total', 'Redis connections accepted', (c) => c.connectionsReceived),
+    counter(
+      'meshcache_redis_rejected_connections_total',
+      'Redis connections refused (maxclients, shutting down)',
+      (c) => c.rejectedConnections,
+    ),
+    new CollectedMetric(
+      'meshcache_redis_commands_total',
+      'Redis commands run, by command',
+      'counter',
+      perCommand((x) => x.calls),
+    ),
+    new CollectedMetric(
+      'meshcache_redis_command_errors_total',
+      'Redis commands that replied with an error, by command',
+      'counter',
+      perCommand((x) => x.failedCalls),
+    ),
+    new CollectedMetric(
+      'meshcache_redis_rejected_commands_total',
+      'Redis commands refused before running (arity, authentication), by command',
+      'counter',
+      perCommand((x) => x.rejectedCalls),
+    ),
+    counter(
+      'meshcache_redis_unknown_commands_total',
+      'Redis requests naming no known command',
+      (c) => c.unknownCommands,
+    ),
+    counter(
+      'meshcache_redis_protocol_errors_total',
+      'Redis connections closed for a protocol error or a limit',
+      (c) => c.protocolErrors,
+    ),
+    counter('meshcache_redis_auth_failures_total', 'Failed Redis AUTH attempts', (c) => c.authFailures),
+    counter(
+      'meshcache_redis_backpressure_pauses_total',
+      'Times a Redis connection stopped being read because its replies were not consumed',
+      (c) => c.backpressurePauses,
+    ),
+    counter('meshcache_redis_net_input_bytes_total', 'Bytes read from Redis clients', (c) => c.netInputBytes),
+    counter(
+      'meshcache_redis_net_output_bytes_total',
+      'Bytes written to Redis clients',
+      (c) => c.netOutputBytes,
+    ),
+  ];
 }
 
 /** The node's Prometheus registry: process metrics plus cache and data-plane metrics. */
@@ -133,6 +210,7 @@ export function createNodeMetrics(src: NodeMetricsSources): Registry {
       { labels: {}, value: src.epoch() },
     ]),
   ];
+  if (src.redis !== undefined) metrics.push(...redisMetrics(src.redis));
   for (const m of metrics) registry.registerMetric(m as never);
   return registry;
 }

@@ -1,0 +1,177 @@
+import type { Socket } from 'node:net';
+import type { RedisServer } from './RedisServer.js';
+import { NOAUTH, replyFor, unknownCommand, unknownSubcommand, wrongArity } from './RedisReplyError.js';
+import { RespParser } from './RespParser.js';
+import { RespWriter } from './RespWriter.js';
+
+/**
+ * One Redis client connection: bytes in through the parser, each command
+ * through the command table, replies out through the writer.
+ *
+ * Pipelining: all commands in one read run back to back and their replies go
+ * out in one socket write. Backpressure: when that write is not taken whole
+ * (the peer is not reading its replies), the socket stops being read until
+ * 'drain'. A protocol error, QUIT or a limit closes the connection after the
+ * reply, as redis-server does.
+ */
+export class RedisConnection {
+  readonly out = new RespWriter();
+  readonly parser: RespParser;
+  readonly createdAt = Date.now();
+  lastInteraction = this.createdAt;
+  /** Selected database: an index into the node's caches. */
+  db = 0;
+  name = '';
+  libName = '';
+  libVersion = '';
+  authenticated: boolean;
+  /** Full name of the command running or last run (CLIENT INFO cmd=). */
+  lastCommand = 'NULL';
+  bytesIn = 0;
+  private closing = false;
+  private paused = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    readonly server: RedisServer,
+  ) {
+    const o = server.options;
+    this.authenticated = o.password === '';
+    this.parser = new RespParser(
+      { maxBulkBytes: o.maxBulkBytes, maxArgs: o.maxArgs, maxQueryBufferBytes: o.maxQueryBufferBytes },
+      (argv, argc) => this.dispatch(argv, argc),
+    );
+    this.parser.unauthenticated = !this.authenticated;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 300_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => {
+      // ECONNRESET and friends: 'close' follows and cleans up.
+    });
+    socket.once('close', () => this.onClose());
+  }
+
+  get resp(): number {
+    return this.out.resp;
+  }
+
+  set resp(version: number) {
+    this.out.resp = version;
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
+  }
+
+  get localAddress(): string {
+    return `${this.socket.localAddress ?? '?'}:${this.socket.localPort ?? 0}`;
+  }
+
+  /** Marks the client authenticated or not (AUTH, HELLO AUTH, RESET). */
+  setAuthenticated(yes: boolean): void {
+    this.authenticated = yes;
+    this.parser.unauthenticated = !yes;
+  }
+
+  /** Ends the connection once the replies written so far are flushed (QUIT, protocol errors). */
+  closeAfterReply(): void {
+    this.closing = true;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.bytesIn += chunk.length;
+    this.server.counters.netInputBytes += chunk.length;
+    this.lastInteraction = Date.now();
+    const error = this.parser.feed(chunk);
+    if (error !== undefined) {
+      this.server.counters.protocolErrors++;
+      this.out.error(`ERR ${error}`);
+      this.closing = true;
+    }
+    this.flush();
+  }
+
+  /** Sends what the writer holds; pauses reading when the peer is not keeping up. */
+  flush(): void {
+    const before = this.out.bytesOut;
+    const ok = this.out.flush(this.socket);
+    this.server.counters.netOutputBytes += this.out.bytesOut - before;
+    if (this.closing) {
+      this.parser.stop();
+      this.socket.destroySoon();
+      return;
+    }
+    if (!ok && !this.paused) {
+      this.paused = true;
+      this.server.counters.backpressurePauses++;
+      this.socket.pause();
+    }
+  }
+
+  private onDrain(): void {
+    if (this.paused && !this.closing) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onClose(): void {
+    this.closing = true;
+    this.parser.stop();
+    this.server.removeConnection(this);
+  }
+
+  /** Runs one parsed command; returns false once the connection is closing. */
+  private dispatch(argv: string[], argc: number): boolean {
+    const server = this.server;
+    const out = this.out;
+    server.counters.commandsProcessed++;
+    let cmd = server.table.lookup(argv[0]!);
+    if (cmd === undefined) {
+      server.counters.unknownCommands++;
+      out.error(unknownCommand(argv, argc));
+      return !this.closing;
+    }
+    if (!cmd.arityAllows(argc)) {
+      cmd.rejectedCalls++;
+      out.error(wrongArity(cmd.name));
+      return !this.closing;
+    }
+    if (cmd.subcommands !== undefined && argc >= 2) {
+      const sub = cmd.subcommands.get(argv[1]!.toLowerCase());
+      if (sub === undefined) {
+        cmd.rejectedCalls++;
+        out.error(unknownSubcommand(argv[1]!, cmd.name));
+        return !this.closing;
+      }
+      if (!sub.arityAllows(argc)) {
+        sub.rejectedCalls++;
+        out.error(wrongArity(sub.name));
+        return !this.closing;
+      }
+      cmd = sub;
+    }
+    if (!this.authenticated && !cmd.noAuth) {
+      cmd.rejectedCalls++;
+      out.error(NOAUTH);
+      return !this.closing;
+    }
+    cmd.calls++;
+    this.lastCommand = cmd.name;
+    const errorsBefore = out.errors;
+    try {
+      cmd.handler(this, argv, argc);
+    } catch (err) {
+      out.error(replyFor(err));
+    }
+    if (out.errors !== errorsBefore) cmd.failedCalls++;
+    return !this.closing;
+  }
+}

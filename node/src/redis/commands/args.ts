@@ -1,0 +1,87 @@
+import { MAX_TTL_MS } from '../../store/index.js';
+import { invalidExpireTime, NOT_AN_INTEGER, RedisReplyError } from '../RedisReplyError.js';
+
+/** 2^63: the magnitude bound of a Redis long long. */
+const LLONG_LIMIT = 9223372036854775808;
+
+/**
+ * Parses a decimal integer with redis-server's string2ll rules: optional `-`,
+ * no `+`, no spaces, no leading zeros, no `-0`, within a signed 64-bit range.
+ * Returns undefined when it is not one. Values beyond 2^53 come back rounded
+ * (callers treat anything beyond the safe range as out of range).
+ */
+export function parseInteger(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0 || n > 20) return undefined;
+  let i = 0;
+  if (s.charCodeAt(0) === 45) {
+    if (n === 1) return undefined;
+    i = 1;
+  }
+  const first = s.charCodeAt(i);
+  if (first === 48) return n === 1 ? 0 : undefined;
+  if (first < 49 || first > 57) return undefined;
+  let v = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
+  }
+  if (v > LLONG_LIMIT || (v === LLONG_LIMIT && s.charCodeAt(0) !== 45)) return undefined;
+  return s.charCodeAt(0) === 45 ? -v : v;
+}
+
+/** parseInteger or the `value is not an integer or out of range` reply. */
+export function integerArg(s: string): number {
+  const v = parseInteger(s);
+  if (v === undefined) throw new RedisReplyError(NOT_AN_INTEGER);
+  return v;
+}
+
+/** Case-insensitive comparison with a lowercase word. */
+export function is(arg: string, lowerWord: string): boolean {
+  return arg.length === lowerWord.length && (arg === lowerWord || arg.toLowerCase() === lowerWord);
+}
+
+/** Units of an expire argument. */
+export const SECONDS = 1000;
+export const MILLISECONDS = 1;
+
+/**
+ * Turns an expire argument into an absolute epoch ms time, as redis-server's
+ * getExpireMillisecondsOrReply does (not an integer -> `value is not an
+ * integer ...`; <= 0 or overflowing -> `invalid expire time in '<cmd>'
+ * command`), plus meshcache's own bound: no further than MAX_TTL_MS (10 years)
+ * from now, the same limit the gRPC data plane applies.
+ */
+export function expireArg(
+  arg: string,
+  unit: number,
+  absolute: boolean,
+  command: string,
+  now: number,
+): number {
+  const t = integerArg(arg);
+  if (t <= 0) throw invalidExpireTime(command);
+  const at = absolute ? t * unit : now + t * unit;
+  if (!Number.isSafeInteger(at) || at - now > MAX_TTL_MS) throw invalidExpireTime(command);
+  return at;
+}
+
+/**
+ * An EXPIRE-family time as an absolute epoch ms time; unlike SET's, zero and
+ * negative are allowed (the key is deleted) and only overflow or a time past
+ * the 10-year bound is `invalid expire time`.
+ */
+export function expireArgOrPast(
+  arg: string,
+  unit: number,
+  absolute: boolean,
+  command: string,
+  now: number,
+): number {
+  const t = integerArg(arg);
+  const at = absolute ? t * unit : now + t * unit;
+  if (!Number.isSafeInteger(at) || at - now > MAX_TTL_MS) throw invalidExpireTime(command);
+  return at;
+}

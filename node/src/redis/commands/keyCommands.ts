@@ -1,0 +1,228 @@
+import type { CommandSpec } from '../RedisCommand.js';
+import type { RedisConnection } from '../RedisConnection.js';
+import { RedisReplyError } from '../RedisReplyError.js';
+import { expireArgOrPast, is, MILLISECONDS, SECONDS } from './args.js';
+
+// Generic key commands over the selected database's cache.
+
+function del(c: RedisConnection, argv: readonly string[], argc: number): void {
+  const ex = c.server.executor;
+  for (let i = 1; i < argc; i++) ex.checkKey(argv[i]!); // a bad key deletes nothing
+  let deleted = 0;
+  for (let i = 1; i < argc; i++) if (ex.deleteEntry(c.db, argv[i]!)) deleted++;
+  c.out.integer(deleted);
+}
+
+function exists(c: RedisConnection, argv: readonly string[], argc: number): void {
+  const ex = c.server.executor;
+  for (let i = 1; i < argc; i++) ex.checkKey(argv[i]!);
+  let found = 0;
+  for (let i = 1; i < argc; i++) if (ex.peekEntry(c.db, argv[i]!) !== undefined) found++;
+  c.out.integer(found);
+}
+
+const NX = 1;
+const XX = 2;
+const GT = 4;
+const LT = 8;
+
+/** EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX / XX / GT / LT, as redis-server's expireGenericCommand. */
+function expireCommand(unit: number, absolute: boolean, name: string) {
+  return (c: RedisConnection, argv: readonly string[], argc: number): void => {
+    let flags = 0;
+    for (let j = 3; j < argc; j++) {
+      const opt = argv[j]!;
+      if (is(opt, 'nx')) flags |= NX;
+      else if (is(opt, 'xx')) flags |= XX;
+      else if (is(opt, 'gt')) flags |= GT;
+      else if (is(opt, 'lt')) flags |= LT;
+      else throw new RedisReplyError(`ERR Unsupported option ${opt}`);
+    }
+    if (flags & NX && flags & (XX | GT | LT)) {
+      throw new RedisReplyError('ERR NX and XX, GT or LT options at the same time are not compatible');
+    }
+    if (flags & GT && flags & LT) {
+      throw new RedisReplyError('ERR GT and LT options at the same time are not compatible');
+    }
+    const now = Date.now();
+    const when = expireArgOrPast(argv[2]!, unit, absolute, name, now);
+    const ex = c.server.executor;
+    const key = argv[1]!;
+    const entry = ex.peekEntry(c.db, key);
+    if (entry === undefined) {
+      c.out.integer(0);
+      return;
+    }
+    if (flags) {
+      const current = entry.expiresAt; // 0 = no expiry, which counts as infinite
+      if (
+        (flags & NX && current !== 0) ||
+        (flags & XX && current === 0) ||
+        (flags & GT && (current === 0 || when <= current)) ||
+        (flags & LT && current !== 0 && when >= current)
+      ) {
+        c.out.integer(0);
+        return;
+      }
+    }
+    if (when <= now) ex.deleteEntry(c.db, key);
+    else ex.expireEntry(c.db, key, when);
+    c.out.integer(1);
+  };
+}
+
+function ttl(c: RedisConnection, key: string, ms: boolean): void {
+  const entry = c.server.executor.peekEntry(c.db, key);
+  if (entry === undefined) return c.out.integer(-2);
+  if (entry.expiresAt === 0) return c.out.integer(-1);
+  const left = Math.max(0, entry.expiresAt - Date.now());
+  c.out.integer(ms ? left : Math.floor((left + 500) / 1000));
+}
+
+function persist(c: RedisConnection, argv: readonly string[]): void {
+  const ex = c.server.executor;
+  const entry = ex.peekEntry(c.db, argv[1]!);
+  if (entry === undefined || entry.expiresAt === 0) return c.out.integer(0);
+  ex.expireEntry(c.db, argv[1]!, 0);
+  c.out.integer(1);
+}
+
+const EXPIRE_DOC = {
+  arity: -3,
+  flags: ['write', 'fast'] as const,
+  firstKey: 1,
+  lastKey: 1,
+  step: 1,
+  categories: ['keyspace', 'write', 'fast'],
+  group: 'generic',
+  complexity: 'O(1)',
+};
+
+export const keyCommands: readonly CommandSpec[] = [
+  {
+    name: 'del',
+    arity: -2,
+    flags: ['write'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 1,
+    categories: ['keyspace', 'write', 'slow'],
+    summary: 'Deletes one or more keys.',
+    since: '1.0.0',
+    group: 'generic',
+    complexity: 'O(N) where N is the number of keys that will be removed.',
+    handler: del,
+  },
+  {
+    name: 'unlink',
+    arity: -2,
+    flags: ['write', 'fast'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 1,
+    categories: ['keyspace', 'write', 'fast'],
+    summary: 'Asynchronously deletes one or more keys.',
+    since: '4.0.0',
+    group: 'generic',
+    complexity: 'O(1) for each key removed regardless of its size.',
+    handler: del,
+  },
+  {
+    name: 'exists',
+    arity: -2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 1,
+    categories: ['keyspace', 'read', 'fast'],
+    summary: 'Determines whether one or more keys exist.',
+    since: '1.0.0',
+    group: 'generic',
+    complexity: 'O(N) where N is the number of keys to check.',
+    handler: exists,
+  },
+  {
+    ...EXPIRE_DOC,
+    name: 'expire',
+    summary: 'Sets the expiration time of a key in seconds.',
+    since: '1.0.0',
+    handler: expireCommand(SECONDS, false, 'expire'),
+  },
+  {
+    ...EXPIRE_DOC,
+    name: 'pexpire',
+    summary: 'Sets the expiration time of a key in milliseconds.',
+    since: '2.6.0',
+    handler: expireCommand(MILLISECONDS, false, 'pexpire'),
+  },
+  {
+    ...EXPIRE_DOC,
+    name: 'expireat',
+    summary: 'Sets the expiration time of a key to a Unix timestamp.',
+    since: '1.2.0',
+    handler: expireCommand(SECONDS, true, 'expireat'),
+  },
+  {
+    ...EXPIRE_DOC,
+    name: 'pexpireat',
+    summary: 'Sets the expiration time of a key to a Unix milliseconds timestamp.',
+    since: '2.6.0',
+    handler: expireCommand(MILLISECONDS, true, 'pexpireat'),
+  },
+  {
+    name: 'ttl',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['keyspace', 'read', 'fast'],
+    summary: 'Returns the expiration time in seconds of a key.',
+    since: '1.0.0',
+    group: 'generic',
+    complexity: 'O(1)',
+    handler: (c, argv) => ttl(c, argv[1]!, false),
+  },
+  {
+    name: 'pttl',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['keyspace', 'read', 'fast'],
+    summary: 'Returns the expiration time in milliseconds of a key.',
+    since: '2.6.0',
+    group: 'generic',
+    complexity: 'O(1)',
+    handler: (c, argv) => ttl(c, argv[1]!, true),
+  },
+  {
+    name: 'persist',
+    arity: 2,
+    flags: ['write', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['keyspace', 'write', 'fast'],
+    summary: 'Removes the expiration time of a key.',
+    since: '2.2.0',
+    group: 'generic',
+    complexity: 'O(1)',
+    handler: persist,
+  },
+  {
+    name: 'type',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['keyspace', 'read', 'fast'],
+    summary: 'Determines the type of value stored at a key.',
+    since: '1.0.0',
+    group: 'generic',
+    complexity: 'O(1)',
+    handler: (c, argv) => c.out.simple(c.server.executor.peekEntry(c.db, argv[1]!) ? 'string' : 'none'),
+  },
+];

@@ -1,0 +1,319 @@
+import { SetCondition } from '@meshcache/proto';
+import { DEFAULT_EXPIRY, KEEP_TTL } from '../../engine/OperationExecutor.js';
+import type { Entry } from '../../store/index.js';
+import type { CommandSpec } from '../RedisCommand.js';
+import type { RedisConnection } from '../RedisConnection.js';
+import { RedisReplyError, SYNTAX_ERROR, wrongArity } from '../RedisReplyError.js';
+import { expireArg, integerArg, is, MILLISECONDS, SECONDS } from './args.js';
+
+// String commands. Every value is a string in meshcache, so WRONGTYPE never applies.
+
+const EX = 1;
+const PX = 2;
+const EXAT = 4;
+const PXAT = 8;
+const KEEPTTL = 16;
+const PERSIST = 32;
+const NX = 64;
+const XX = 128;
+const GET = 256;
+const ANY_EXPIRE = EX | PX | EXAT | PXAT;
+
+/** Scratch for MGET results; reused (handlers run one at a time). */
+const mgetScratch: (Entry | undefined)[] = [];
+
+/** Result of parseStringOptions: the flags and the absolute expiry (when an expire option was given). */
+interface StringOptions {
+  flags: number;
+  expiresAt: number;
+}
+const parsed: StringOptions = { flags: 0, expiresAt: 0 };
+
+/**
+ * Parses SET / GETEX options from argv[from..argc) as redis-server's
+ * parseExtendedStringArgumentsOrReply does, including which combinations are
+ * a syntax error. Fills `parsed`.
+ */
+function parseStringOptions(
+  argv: readonly string[],
+  from: number,
+  argc: number,
+  forSet: boolean,
+  command: string,
+): StringOptions {
+  let flags = 0;
+  let expire: string | undefined;
+  for (let j = from; j < argc; j++) {
+    const opt = argv[j]!;
+    const hasNext = j + 1 < argc;
+    if (forSet && is(opt, 'nx') && !(flags & XX)) flags |= NX;
+    else if (forSet && is(opt, 'xx') && !(flags & NX)) flags |= XX;
+    else if (forSet && is(opt, 'get')) flags |= GET;
+    else if (forSet && is(opt, 'keepttl') && !(flags & (PERSIST | ANY_EXPIRE))) flags |= KEEPTTL;
+    else if (!forSet && is(opt, 'persist') && !(flags & (KEEPTTL | ANY_EXPIRE))) flags |= PERSIST;
+    else if (is(opt, 'ex') && !(flags & (KEEPTTL | PERSIST | PX | EXAT | PXAT)) && hasNext) {
+      flags |= EX;
+      expire = argv[++j];
+    } else if (is(opt, 'px') && !(flags & (KEEPTTL | PERSIST | EX | EXAT | PXAT)) && hasNext) {
+      flags |= PX;
+      expire = argv[++j];
+    } else if (is(opt, 'exat') && !(flags & (KEEPTTL | PERSIST | EX | PX | PXAT)) && hasNext) {
+      flags |= EXAT;
+      expire = argv[++j];
+    } else if (is(opt, 'pxat') && !(flags & (KEEPTTL | PERSIST | EX | PX | EXAT)) && hasNext) {
+      flags |= PXAT;
+      expire = argv[++j];
+    } else {
+      throw new RedisReplyError(SYNTAX_ERROR);
+    }
+  }
+  parsed.flags = flags;
+  parsed.expiresAt = 0;
+  if (expire !== undefined) {
+    const unit = flags & (EX | EXAT) ? SECONDS : MILLISECONDS;
+    parsed.expiresAt = expireArg(expire, unit, (flags & (EXAT | PXAT)) !== 0, command, Date.now());
+  }
+  return parsed;
+}
+
+function set(c: RedisConnection, argv: readonly string[], argc: number): void {
+  const ex = c.server.executor;
+  if (argc === 3) {
+    ex.setEntry(c.db, argv[1]!, argv[2]!, DEFAULT_EXPIRY);
+    c.out.ok();
+    return;
+  }
+  const { flags, expiresAt } = parseStringOptions(argv, 3, argc, true, 'set');
+  const condition =
+    flags & NX ? SetCondition.IF_ABSENT : flags & XX ? SetCondition.IF_PRESENT : SetCondition.ALWAYS;
+  const expiry = flags & ANY_EXPIRE ? expiresAt : flags & KEEPTTL ? KEEP_TTL : DEFAULT_EXPIRY;
+  const wantPrevious = (flags & GET) !== 0;
+  const written = ex.setEntry(c.db, argv[1]!, argv[2]!, expiry, condition, wantPrevious);
+  if (wantPrevious) c.out.bulk(ex.previous?.value);
+  else if (written === undefined) c.out.null();
+  else c.out.ok();
+}
+
+function getex(c: RedisConnection, argv: readonly string[], argc: number): void {
+  const ex = c.server.executor;
+  const { flags, expiresAt } = argc > 2 ? parseStringOptions(argv, 2, argc, false, 'getex') : parsed;
+  const key = argv[1]!;
+  const entry = ex.getEntry(c.db, key);
+  if (entry === undefined) {
+    c.out.null();
+    return;
+  }
+  const value = entry.value;
+  if (argc > 2) {
+    if (flags & ANY_EXPIRE) {
+      if (expiresAt <= Date.now()) ex.deleteEntry(c.db, key);
+      else ex.expireEntry(c.db, key, expiresAt);
+    } else if (flags & PERSIST && entry.expiresAt !== 0) {
+      ex.expireEntry(c.db, key, 0);
+    }
+  }
+  c.out.bulk(value);
+}
+
+function incrBy(c: RedisConnection, key: string, delta: number): void {
+  c.out.integer(c.server.executor.incrementEntry(c.db, key, delta));
+}
+
+/** An INCRBY/DECRBY argument: an integer within the range the executor keeps exact. */
+function deltaArg(arg: string): number {
+  const v = integerArg(arg);
+  if (!Number.isSafeInteger(v)) throw new RedisReplyError('ERR increment or decrement would overflow');
+  return v;
+}
+
+const READ = ['read', 'string', 'fast'];
+const WRITE = ['write', 'string', 'fast'];
+
+export const stringCommands: readonly CommandSpec[] = [
+  {
+    name: 'get',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: READ,
+    summary: 'Returns the string value of a key.',
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: (c, argv) => c.out.bulk(c.server.executor.getEntry(c.db, argv[1]!)?.value),
+  },
+  {
+    name: 'set',
+    arity: -3,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['write', 'string', 'slow'],
+    summary: 'Sets the string value of a key, ignoring its type. The key is created if it does not exist.',
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: set,
+  },
+  {
+    name: 'getdel',
+    arity: 2,
+    flags: ['write', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary: 'Returns the string value of a key after deleting the key.',
+    since: '6.2.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: (c, argv) => c.out.bulk(c.server.executor.takeEntry(c.db, argv[1]!)?.value),
+  },
+  {
+    name: 'getex',
+    arity: -2,
+    flags: ['write', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary: 'Returns the string value of a key after setting its expiration time.',
+    since: '6.2.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: getex,
+  },
+  {
+    name: 'mget',
+    arity: -2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 1,
+    categories: READ,
+    summary: 'Atomically returns the string values of one or more keys.',
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(N) where N is the number of keys to retrieve.',
+    handler: (c, argv, argc) => {
+      c.server.executor.getEntries(c.db, argv, 1, argc, mgetScratch);
+      c.out.array(argc - 1);
+      for (let i = 0; i < argc - 1; i++) {
+        c.out.bulk(mgetScratch[i]?.value);
+        mgetScratch[i] = undefined;
+      }
+    },
+  },
+  {
+    name: 'mset',
+    arity: -3,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 2,
+    categories: ['write', 'string', 'slow'],
+    summary: 'Atomically creates or modifies the string values of one or more keys.',
+    since: '1.0.1',
+    group: 'string',
+    complexity: 'O(N) where N is the number of keys to set.',
+    handler: (c, argv, argc) => {
+      if (argc % 2 === 0) throw new RedisReplyError(wrongArity('mset'));
+      c.server.executor.setEntries(c.db, argv, 1, argc);
+      c.out.ok();
+    },
+  },
+  {
+    name: 'append',
+    arity: 3,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+    since: '2.0.0',
+    group: 'string',
+    complexity: 'O(1).',
+    handler: (c, argv) => c.out.integer(c.server.executor.appendValue(c.db, argv[1]!, argv[2]!)),
+  },
+  {
+    name: 'strlen',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: READ,
+    summary: 'Returns the length of a string value.',
+    since: '2.2.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: (c, argv) => c.out.integer(c.server.executor.peekEntry(c.db, argv[1]!)?.value.length ?? 0),
+  },
+  {
+    name: 'incr',
+    arity: 2,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary:
+      "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: (c, argv) => incrBy(c, argv[1]!, 1),
+  },
+  {
+    name: 'decr',
+    arity: 2,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary:
+      "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: (c, argv) => incrBy(c, argv[1]!, -1),
+  },
+  {
+    name: 'incrby',
+    arity: 3,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary:
+      "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: (c, argv) => incrBy(c, argv[1]!, deltaArg(argv[2]!)),
+  },
+  {
+    name: 'decrby',
+    arity: 3,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary:
+      "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    handler: (c, argv) => {
+      const delta = deltaArg(argv[2]!);
+      incrBy(c, argv[1]!, -delta);
+    },
+  },
+];
