@@ -40,7 +40,11 @@ export interface ClientOptions {
    * deadline. Default 10.
    */
   deadlineResolutionMs?: number;
-  /** Wrap each call in an OpenTelemetry span (`@opentelemetry/api`). Default false. */
+  /**
+   * Wrap each call in an OpenTelemetry CLIENT span (`@opentelemetry/api`).
+   * Without a registered SDK the spans are no-ops (about 20-30 ns a call).
+   * Default true.
+   */
   tracing?: boolean;
 }
 
@@ -74,5 +78,5 @@ export const DEFAULT_CLIENT_OPTIONS: Readonly<Omit<ResolvedClientOptions, 'url'>
   reconnect: new ExponentialBackoffPolicy(),
   retry: new IdempotentRetryPolicy(),
   deadlineResolutionMs: 10,
-  tracing: false,
+  tracing: true,
 });

@@ -10,15 +10,23 @@ const tracer = trace.getTracer('@meshcache/client');
  * the call settles.
  */
 export function startCallSpan(operation: string, cache: string): Span {
-  return tracer.startSpan(`meshcache ${operation}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      'db.system.name': 'meshcache',
-      'db.operation.name': operation,
-      'db.namespace': cache,
-    },
-  });
+  const span = tracer.startSpan(SPAN_NAMES.get(operation) ?? `meshcache ${operation}`, SPAN_OPTIONS);
+  if (span.isRecording()) {
+    // Attributes only when an SDK records the span: a no-op span costs no allocation here.
+    span.setAttribute('db.system.name', 'meshcache');
+    span.setAttribute('db.operation.name', operation);
+    span.setAttribute('db.namespace', cache);
+  }
+  return span;
 }
+
+const SPAN_OPTIONS = Object.freeze({ kind: SpanKind.CLIENT });
+const SPAN_NAMES = new Map<string, string>(
+  ['get', 'getEntry', 'set', 'delete', 'compareAndSet', 'touch', 'incr', 'getMany', 'setMany'].map((op) => [
+    op,
+    `meshcache ${op}`,
+  ]),
+);
 
 /** Ends a call span, recording the error when there is one. */
 export function endCallSpan(span: Span, err: Error | undefined): void {

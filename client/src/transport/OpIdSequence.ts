@@ -8,6 +8,8 @@ export const MAX_OP_ID = 0xffff_ffff;
  */
 export class OpIdSequence {
   private last: number;
+  /** Until the first wrap every id is fresh, so the in-use check is skipped. */
+  private wrapped = false;
 
   constructor(start = 0) {
     this.last = start >>> 0;
@@ -15,9 +17,13 @@ export class OpIdSequence {
 
   next(inUse: { has(id: number): boolean }): number {
     for (;;) {
-      const id = this.last === MAX_OP_ID ? 1 : this.last + 1;
+      let id = this.last + 1;
+      if (id > MAX_OP_ID) {
+        id = 1;
+        this.wrapped = true;
+      }
       this.last = id;
-      if (!inUse.has(id)) return id;
+      if (!this.wrapped || !inUse.has(id)) return id;
     }
   }
 }
