@@ -121,11 +121,15 @@ export class MeshcacheClient {
   }
 
   /**
-   * Resolves once the client is connected (handshake done, stream open).
-   * Calls need not wait for it: they queue until then.
+   * Resolves once the client is connected (handshake done, stream open),
+   * within `timeoutMs` (default `connectTimeoutMs`). Calls need not wait for
+   * it: they queue until then.
    */
   connect(options?: WaitOptions): Promise<void> {
-    return this.bounded(this.connection.whenReady(), 'connect', options);
+    return this.bounded(this.connection.whenReady(), 'connect', {
+      timeoutMs: options?.timeoutMs ?? this.options.connectTimeoutMs,
+      signal: options?.signal,
+    });
   }
 
   /** The value stored under `key`, or undefined. */
