@@ -97,7 +97,9 @@ export class CacheStore {
   get(key: string): Entry | undefined {
     const e = this.map.get(key);
     if (e !== undefined) {
-      if (e.expiresAt === 0 || e.expiresAt > this.now()) {
+      // ttlIndex < 0 exactly when expiresAt is 0; testing the in-object small
+      // integer spares a load of the boxed double for entries without a TTL.
+      if (e.ttlIndex < 0 || e.expiresAt > this.now()) {
         this.stats.hits++;
         this.policy.onAccess(e);
         return e;
@@ -112,7 +114,7 @@ export class CacheStore {
   peek(key: string): Entry | undefined {
     const e = this.map.get(key);
     if (e === undefined) return undefined;
-    if (e.expiresAt === 0 || e.expiresAt > this.now()) return e;
+    if (e.ttlIndex < 0 || e.expiresAt > this.now()) return e;
     this.expire(e);
     return undefined;
   }
@@ -161,8 +163,11 @@ export class CacheStore {
       writer = node ?? this.clock.nodeTag;
     }
 
+    // An entry being replaced leaves the accounting and the policy now, but
+    // keeps its map slot until map.set below overwrites it in place (a delete
+    // and re-add would leave a hole that costs a rehash later).
     const old = this.map.get(key);
-    if (old !== undefined) this.remove(old);
+    if (old !== undefined) this.detach(old);
     const max = this.maxMemoryBytes - bytes;
     while (this.used > max) {
       const victim = this.policy.evict();
@@ -218,7 +223,7 @@ export class CacheStore {
   delete(key: string): boolean {
     const e = this.map.get(key);
     if (e === undefined) return false;
-    if (e.expiresAt !== 0 && e.expiresAt <= this.now()) {
+    if (e.ttlIndex >= 0 && e.expiresAt <= this.now()) {
       this.expire(e);
       return false;
     }
@@ -278,6 +283,11 @@ export class CacheStore {
 
   private remove(e: Entry): void {
     this.map.delete(e.key);
+    this.detach(e);
+  }
+
+  /** Takes an entry out of the byte count, the TTL array and the policy (not the map). */
+  private detach(e: Entry): void {
     this.used -= e.bytes;
     if (e.ttlIndex >= 0) this.untrackTtl(e);
     this.policy.onRemove(e);
