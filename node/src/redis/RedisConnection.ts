@@ -5,14 +5,21 @@ import { RespParser } from './RespParser.js';
 import { RespWriter } from './RespWriter.js';
 
 /**
+ * Replies one batch may hold before it is flushed and the rest of the read
+ * waits: bounds the memory a client that pipelines large reads can pin.
+ */
+const BATCH_OUTPUT_BYTES = 1024 * 1024;
+
+/**
  * One Redis client connection: bytes in through the parser, each command
  * through the command table, replies out through the writer.
  *
  * Pipelining: all commands in one read run back to back and their replies go
- * out in one socket write. Backpressure: when that write is not taken whole
- * (the peer is not reading its replies), the socket stops being read until
- * 'drain'. A protocol error, QUIT or a limit closes the connection after the
- * reply, as redis-server does.
+ * out in one socket write (a batch stops early at BATCH_OUTPUT_BYTES of
+ * replies). Backpressure: when a write is not taken whole (the peer is not
+ * reading its replies), the connection stops reading the socket and parsing
+ * what it already read until 'drain'. A protocol error, QUIT or a limit
+ * closes the connection after the reply, as redis-server does.
  */
 export class RedisConnection {
   readonly out = new RespWriter();
@@ -89,37 +96,48 @@ export class RedisConnection {
     this.bytesIn += chunk.length;
     this.server.counters.netInputBytes += chunk.length;
     this.lastInteraction = Date.now();
-    const error = this.parser.feed(chunk);
-    if (error !== undefined) {
-      this.server.counters.protocolErrors++;
-      this.out.error(`ERR ${error}`);
-      this.closing = true;
-    }
-    this.flush();
+    this.afterParse(this.parser.feed(chunk));
   }
 
-  /** Sends what the writer holds; pauses reading when the peer is not keeping up. */
-  flush(): void {
+  /** Replies to a parse step, then keeps parsing held bytes while the peer keeps up. */
+  private afterParse(error: string | undefined): void {
+    while (true) {
+      if (error !== undefined) {
+        this.server.counters.protocolErrors++;
+        this.out.error(`ERR ${error}`);
+        this.closing = true;
+      }
+      if (!this.flush() || !this.parser.isSuspended) return;
+      error = this.parser.resume();
+    }
+  }
+
+  /**
+   * Sends what the writer holds. Returns false when the connection is closing
+   * or the peer is not keeping up; reading then stops until 'drain'.
+   */
+  flush(): boolean {
     const before = this.out.bytesOut;
     const ok = this.out.flush(this.socket);
     this.server.counters.netOutputBytes += this.out.bytesOut - before;
     if (this.closing) {
       this.parser.stop();
       this.socket.destroySoon();
-      return;
+      return false;
     }
     if (!ok && !this.paused) {
       this.paused = true;
       this.server.counters.backpressurePauses++;
       this.socket.pause();
     }
+    return ok;
   }
 
   private onDrain(): void {
-    if (this.paused && !this.closing) {
-      this.paused = false;
-      this.socket.resume();
-    }
+    if (!this.paused || this.closing) return;
+    this.paused = false;
+    this.socket.resume();
+    if (this.parser.isSuspended) this.afterParse(this.parser.resume());
   }
 
   private onClose(): void {
@@ -128,7 +146,10 @@ export class RedisConnection {
     this.server.removeConnection(this);
   }
 
-  /** Runs one parsed command; returns false once the connection is closing. */
+  /**
+   * Runs one parsed command. Returns false (suspending the parser) once the
+   * connection is closing or the batch's replies reach BATCH_OUTPUT_BYTES.
+   */
   private dispatch(argv: string[], argc: number): boolean {
     const server = this.server;
     const out = this.out;
@@ -172,6 +193,6 @@ export class RedisConnection {
       out.error(replyFor(err));
     }
     if (out.errors !== errorsBefore) cmd.failedCalls++;
-    return !this.closing;
+    return !this.closing && out.pendingBytes < BATCH_OUTPUT_BYTES;
   }
 }

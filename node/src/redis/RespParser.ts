@@ -13,7 +13,8 @@ export interface RespParserLimits {
 /**
  * Receives each complete command. `argv` is reused for the next command: a
  * handler must not keep it (the strings in it are its own to keep). Return
- * false to stop parsing (the connection is closing); the rest is dropped.
+ * false to suspend parsing: the unparsed bytes are kept until resume() (or
+ * dropped by stop(), when the connection is closing).
  */
 export type CommandSink = (argv: string[], argc: number) => boolean;
 
@@ -73,6 +74,7 @@ export class RespParser {
   /** Value read by readLength. */
   private num = 0;
   private stopped = false;
+  private suspended = false;
 
   constructor(
     private readonly limits: RespParserLimits,
@@ -86,6 +88,17 @@ export class RespParser {
 
   get isStopped(): boolean {
     return this.stopped;
+  }
+
+  /** True when the sink suspended parsing and bytes wait for resume(). */
+  get isSuspended(): boolean {
+    return this.suspended && !this.stopped;
+  }
+
+  /** Continues after the sink suspended parsing; same contract as feed(). */
+  resume(): string | undefined {
+    this.suspended = false;
+    return this.feed(EMPTY);
   }
 
   /** Stops parsing for good and drops what is buffered. */
@@ -105,11 +118,19 @@ export class RespParser {
   feed(chunk: Buffer): string | undefined {
     if (this.stopped) return undefined;
     let data = chunk;
-    if (this.big !== null) {
+    if (this.big !== null && !this.suspended) {
       const used = this.fillBig(chunk);
       if (used < 0) return this.checkQueryBuffer();
       if (this.stopped) return undefined;
       data = chunk.subarray(used);
+    }
+    if (this.suspended) {
+      // Still suspended (more arrived before resume()): keep it, unparsed.
+      if (data.length > 0) {
+        this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), data]) : data;
+        this.pos = 0;
+      }
+      return this.checkQueryBuffer();
     }
     if (this.pos < this.buf.length) {
       data =
@@ -126,7 +147,7 @@ export class RespParser {
   }
 
   private checkQueryBuffer(): string | undefined {
-    if (this.bufferedBytes <= this.limits.maxQueryBufferBytes) return undefined;
+    if (this.stopped || this.bufferedBytes <= this.limits.maxQueryBufferBytes) return undefined;
     this.stop();
     return 'Protocol error: query buffer limit exceeded';
   }
@@ -165,10 +186,7 @@ export class RespParser {
     const bytes = this.commandBytes;
     this.argc = 0;
     this.commandBytes = 0;
-    if (!this.sink(this.argv, argc)) {
-      this.stop();
-      return;
-    }
+    if (!this.sink(this.argv, argc)) this.suspended = true;
     // Do not keep large arguments alive until a later command overwrites them.
     if (bytes > BIG_BULK_BYTES) this.argv.fill('', 0, argc);
   }
@@ -207,7 +225,7 @@ export class RespParser {
   private parse(buf: Buffer): string | undefined {
     const len = buf.length;
     let pos = 0;
-    while (pos < len && !this.stopped) {
+    while (pos < len && !this.stopped && !this.suspended) {
       if (this.pendingArgs === 0) {
         if (buf[pos] !== STAR) {
           const next = this.parseInline(buf, pos, len);

@@ -1,8 +1,9 @@
 import { MAX_TTL_MS } from '../../store/index.js';
 import { invalidExpireTime, NOT_AN_INTEGER, RedisReplyError } from '../RedisReplyError.js';
 
-/** 2^63: the magnitude bound of a Redis long long. */
-const LLONG_LIMIT = 9223372036854775808;
+/** Digits of the largest and (without the sign) smallest Redis long long. */
+const LLONG_MAX_DIGITS = '9223372036854775807';
+const LLONG_MIN_DIGITS = '9223372036854775808';
 
 /**
  * Parses a decimal integer with redis-server's string2ll rules: optional `-`,
@@ -21,14 +22,21 @@ export function parseInteger(s: string): number | undefined {
   const first = s.charCodeAt(i);
   if (first === 48) return n === 1 ? 0 : undefined;
   if (first < 49 || first > 57) return undefined;
+  const negative = i === 1;
+  const digitsStart = i;
   let v = 0;
   for (; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return undefined;
     v = v * 10 + (c - 48);
   }
-  if (v > LLONG_LIMIT || (v === LLONG_LIMIT && s.charCodeAt(0) !== 45)) return undefined;
-  return s.charCodeAt(0) === 45 ? -v : v;
+  const digits = n - digitsStart;
+  if (digits > 19) return undefined;
+  // Doubles cannot tell 2^63 - 1 from 2^63: compare the digits themselves.
+  if (digits === 19 && s.slice(digitsStart) > (negative ? LLONG_MIN_DIGITS : LLONG_MAX_DIGITS))
+    return undefined;
+  if (digits > 15) return Number(s); // correctly rounded, unlike the running sum
+  return negative ? -v : v;
 }
 
 /** parseInteger or the `value is not an integer or out of range` reply. */
