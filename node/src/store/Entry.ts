@@ -31,7 +31,7 @@ export class Entry {
   freq: number;
   /** Which policy queue holds the entry; 0 = none. */
   queue: number;
-  /** Position in the store's array of entries with a TTL, or -1. */
+  /** Position in the store's array of entries with a TTL; -1 exactly when expiresAt is 0 (while stored). */
   ttlIndex: number;
 
   constructor(key: string, value: string, expiresAt: number, hlc: number, node: number, bytes: number) {
