@@ -18,6 +18,7 @@ import type { RetryPolicy } from '../policies/RetryPolicy.js';
 import { type CacheWire, DEFAULT_CACHE_WIRE } from './CacheWire.js';
 import { type Sweepable, monotonicNowMs } from './DeadlineSweeper.js';
 import { FrameRecord } from './FrameRecord.js';
+import { InFlightTable } from './InFlightTable.js';
 import type { NodeSession } from './NodeSession.js';
 import { OpIdSequence } from './OpIdSequence.js';
 import type { OpOwner } from './OpOwner.js';
@@ -110,7 +111,7 @@ export class NodeConnection implements OpOwner, Sweepable {
   private writable = true;
 
   private outbox: PendingOp[] = [];
-  private readonly inFlight = new Map<number, PendingOp>();
+  private readonly inFlight = new InFlightTable();
   private readonly ids = new OpIdSequence();
   private frameSeq = 0;
   private flushScheduled = false;
@@ -279,7 +280,7 @@ export class NodeConnection implements OpOwner, Sweepable {
         op.id = id;
         op.state = OpState.IN_FLIGHT;
         op.frame = frame;
-        inFlight.set(id, op);
+        inFlight.add(op);
       }
       let bytes: Buffer;
       try {
@@ -300,7 +301,7 @@ export class NodeConnection implements OpOwner, Sweepable {
       try {
         bytes = this.wire.execute.requestSerialize({ ops: [op] });
       } catch (err) {
-        this.inFlight.delete(op.id);
+        this.inFlight.take(op.id);
         op.fail(
           new MeshcacheError(
             ErrorCodes.INVALID_ARGUMENT,
@@ -367,9 +368,8 @@ export class NodeConnection implements OpOwner, Sweepable {
     const nodeId = this.sessionValue?.nodeId;
     for (let i = 0; i < results.length; i++) {
       const result = results[i]!;
-      const op = inFlight.get(result.id);
+      const op = inFlight.take(result.id);
       if (op === undefined) continue; // late result of a timed-out or cancelled op
-      inFlight.delete(result.id);
       if (op.frame !== undefined) op.frame.answered++;
       op.complete(result, nodeId);
     }
@@ -381,35 +381,33 @@ export class NodeConnection implements OpOwner, Sweepable {
     // Rule 1: the frame lists the ids it is about.
     if (frame.results.length > 0) {
       for (const result of frame.results) {
-        const op = this.inFlight.get(result.id);
+        const op = this.inFlight.take(result.id);
         if (op === undefined) continue;
-        this.inFlight.delete(result.id);
         op.fail(result.code !== ErrorCode.OK ? errorFromServer(result.code, result.message, nodeId) : err);
       }
       return;
     }
     // Rule 2: exactly one in-flight frame has had no answer at all.
     let candidate: FrameRecord | undefined;
-    for (const op of this.inFlight.values()) {
+    let ambiguous = false;
+    this.inFlight.forEach((op) => {
       const record = op.frame;
-      if (record === undefined || record.answered > 0 || record === candidate) continue;
-      if (candidate !== undefined) {
-        // Rule 3: ambiguous; the ops time out with this error as cause.
-        this.lastFrameError = err;
-        return;
-      }
+      if (record === undefined || record.answered > 0 || record === candidate) return;
+      if (candidate !== undefined) ambiguous = true;
       candidate = record;
-    }
-    if (candidate === undefined) {
+    });
+    if (candidate === undefined || ambiguous) {
+      // Rule 3: the ops time out with this error as cause.
       this.lastFrameError = err;
       return;
     }
-    for (const [id, op] of this.inFlight) {
-      if (op.frame === candidate) {
-        this.inFlight.delete(id);
+    const offending = candidate;
+    this.inFlight.forEach((op) => {
+      if (op.frame === offending) {
+        this.inFlight.take(op.id);
         op.fail(err);
       }
-    }
+    });
   }
 
   private noteEpoch(epoch: number): void {
@@ -423,16 +421,14 @@ export class NodeConnection implements OpOwner, Sweepable {
 
   sweep(nowMs: number): number {
     let next = Infinity;
-    if (this.inFlight.size > 0) {
-      for (const [id, op] of this.inFlight) {
-        if (op.deadlineAt <= nowMs) {
-          this.inFlight.delete(id);
-          op.fail(this.timeoutError(op));
-        } else if (op.deadlineAt < next) {
-          next = op.deadlineAt;
-        }
+    this.inFlight.forEach((op) => {
+      if (op.deadlineAt <= nowMs) {
+        this.inFlight.take(op.id);
+        op.fail(this.timeoutError(op));
+      } else if (op.deadlineAt < next) {
+        next = op.deadlineAt;
       }
-    }
+    });
     const outbox = this.outbox;
     if (outbox.length > 0) {
       let expired = 0;
@@ -455,7 +451,7 @@ export class NodeConnection implements OpOwner, Sweepable {
 
   cancel(op: PendingOp): void {
     if (op.state === OpState.IN_FLIGHT) {
-      this.inFlight.delete(op.id);
+      this.inFlight.take(op.id);
     } else if (op.state === OpState.QUEUED) {
       const index = this.outbox.indexOf(op);
       if (index >= 0) this.outbox.splice(index, 1);
@@ -598,7 +594,7 @@ export class NodeConnection implements OpOwner, Sweepable {
     const now = monotonicNowMs();
     const retry: PendingOp[] = [];
     const retryPolicy = this.opts.retry;
-    for (const op of this.inFlight.values()) {
+    for (const op of this.inFlight.drain()) {
       op.frame = undefined;
       if (op.deadlineAt > now && retryPolicy.retryAfterConnectionLoss(op)) {
         op.state = OpState.QUEUED;
@@ -613,7 +609,6 @@ export class NodeConnection implements OpOwner, Sweepable {
         );
       }
     }
-    this.inFlight.clear();
     if (retry.length > 0) this.outbox = retry.concat(this.outbox);
     this.connectionFailed(err);
   }
@@ -692,9 +687,7 @@ export class NodeConnection implements OpOwner, Sweepable {
     }
     const err = this.closedError();
     this.failQueued(err);
-    const inFlight = [...this.inFlight.values()];
-    this.inFlight.clear();
-    for (const op of inFlight) op.fail(err);
+    for (const op of this.inFlight.drain()) op.fail(err);
     this.rejectWaiters(err);
     const stream = this.stream;
     this.stream = undefined;

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { MAX_OP_ID, OpIdSequence } from '../../../src/transport/OpIdSequence.js';
 
 describe('OpIdSequence', () => {
-  const none = { has: () => false };
+  const none = { isTaken: () => false };
 
   it('counts up from 1', () => {
     const ids = new OpIdSequence();
@@ -16,7 +16,8 @@ describe('OpIdSequence', () => {
   });
 
   it('skips ids still in flight', () => {
-    const inFlight = new Set([1, 2, 4]);
+    const set = new Set([1, 2, 4]);
+    const inFlight = { isTaken: (id: number) => set.has(id) };
     const ids = new OpIdSequence(MAX_OP_ID);
     expect(ids.next(inFlight)).toBe(3);
     expect(ids.next(inFlight)).toBe(5);
