@@ -243,6 +243,7 @@ describe('Redis front door fuzzing', () => {
         const received = await sendAndCollect(node.redisPort, payload, 10_000).catch((err: Error) => {
           throw new Error(
             `input #${i} (seed ${SEED}) ${JSON.stringify(payload.toString('latin1'))}: ${err.message}`,
+            { cause: err },
           );
         });
         let parsed: ReturnType<typeof parseReplies>;
@@ -252,6 +253,7 @@ describe('Redis front door fuzzing', () => {
           throw new Error(
             `input #${i} ${JSON.stringify(payload.toString('latin1'))} got malformed replies ` +
               `${JSON.stringify(received.toString('latin1'))}: ${(err as Error).message}`,
+            { cause: err },
           );
         }
         if (parsed.rest.length > 0) {
