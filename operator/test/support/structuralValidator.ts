@@ -47,8 +47,8 @@ export function toClosedJsonSchema(schema: JsonSchema, atRoot = true): Record<st
       out[k] = toClosedJsonSchema(v as JsonSchema, false);
     } else if (k === 'anyOf' || k === 'allOf' || k === 'oneOf') {
       out[k] = (v as JsonSchema[]).map((s) => toClosedJsonSchema(s, false));
-    } else if (k === 'format' && (v === 'int32' || v === 'int64' || v === 'date-time' || v === 'byte')) {
-      continue;
+    } else if (k === 'format') {
+      continue; // int32, int64, double, date-time, byte...: types already say enough here
     } else {
       out[k] = v;
     }
@@ -56,9 +56,14 @@ export function toClosedJsonSchema(schema: JsonSchema, atRoot = true): Record<st
   if (schema.type === 'object' && schema.properties && !schema['x-kubernetes-preserve-unknown-fields']) {
     out['additionalProperties'] = false;
   }
-  // ObjectMeta at the root is validated by the API server itself, not the schema.
-  if (atRoot && out['properties'] && (out['properties'] as Record<string, unknown>)['metadata']) {
-    (out['properties'] as Record<string, unknown>)['metadata'] = { type: 'object' };
+  // apiVersion, kind and metadata are implicit at the root; ObjectMeta is
+  // validated by the API server itself, not by the CRD schema.
+  if (atRoot && out['properties']) {
+    Object.assign(out['properties'] as Record<string, unknown>, {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: { type: 'object' },
+    });
   }
   return out;
 }
