@@ -31,6 +31,7 @@ describe('node configuration', () => {
     const res = runNode(args);
     expect(res.status).toBe(2);
     expect(res.stderr).toMatch(message);
+    expect(res.stderr).toMatch(/^meshcache-node: INVALID_CONFIG: /);
   });
 
   it('refuses an unknown key in the config file and names it', () => {

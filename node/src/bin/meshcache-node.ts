@@ -12,7 +12,7 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof ConfigError) {
-      process.stderr.write(`meshcache-node: ${err.message}\n`);
+      process.stderr.write(`meshcache-node: ${err.code}: ${err.message}\n`);
       return 2;
     }
     throw err;
