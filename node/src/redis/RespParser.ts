@@ -40,8 +40,32 @@ const EMPTY = Buffer.alloc(0);
 interface Latin1Buffer {
   latin1Slice(start: number, end: number): string;
 }
-const sliceLatin1 = (b: Buffer, start: number, end: number): string =>
-  (b as unknown as Latin1Buffer).latin1Slice(start, end);
+/**
+ * Bytes [start, end) as a latin1 string. Short ones (command names, small
+ * keys and numbers) are built in JavaScript, several times faster than a
+ * native call for a few bytes.
+ */
+function sliceLatin1(b: Buffer, start: number, end: number): string {
+  const s = start;
+  switch (end - start) {
+    case 0:
+      return '';
+    case 1:
+      return String.fromCharCode(b[s]!);
+    case 2:
+      return String.fromCharCode(b[s]!, b[s + 1]!);
+    case 3:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6:
+      return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    default:
+      return (b as unknown as Latin1Buffer).latin1Slice(start, end);
+  }
+}
 
 /**
  * Incremental RESP request parser over Buffers: multibulk (`*N` of `$len`
