@@ -25,6 +25,7 @@ export class RedisConnection {
   readonly out = new RespWriter();
   readonly parser: RespParser;
   readonly createdAt = Date.now();
+  /** When the client last sent something (to RedisServer.coarseNow's 100 ms). */
   lastInteraction = this.createdAt;
   /** Selected database: an index into the node's caches. */
   db = 0;
@@ -95,7 +96,7 @@ export class RedisConnection {
     if (this.closing) return;
     this.bytesIn += chunk.length;
     this.server.counters.netInputBytes += chunk.length;
-    this.lastInteraction = Date.now();
+    this.lastInteraction = this.server.coarseNow;
     this.afterParse(this.parser.feed(chunk));
   }
 
