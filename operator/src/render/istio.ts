@@ -115,7 +115,11 @@ export function buildDestinationRule(
   };
 }
 
-/** PeerAuthentication of the pods: mTLS on the data plane; gossip is outside the mesh. */
+/**
+ * PeerAuthentication of the pods: mTLS on the data plane. Gossip is outside
+ * the mesh (not captured); the admin port also accepts plain text, so the
+ * kubelet's probes, Prometheus and the operator reach /readyz and /metrics.
+ */
 export function buildPeerAuthentication(cluster: CacheCluster, names: ClusterNames): KubeObject {
   return {
     apiVersion: 'security.istio.io/v1',
@@ -124,7 +128,10 @@ export function buildPeerAuthentication(cluster: CacheCluster, names: ClusterNam
     spec: {
       selector: { matchLabels: names.selector },
       mtls: { mode: cluster.spec.mesh.mtls },
-      portLevelMtls: { [String(cluster.spec.ports.gossip)]: { mode: 'DISABLE' } },
+      portLevelMtls: {
+        [String(cluster.spec.ports.gossip)]: { mode: 'DISABLE' },
+        [String(cluster.spec.ports.admin)]: { mode: 'PERMISSIVE' },
+      },
     },
   };
 }
