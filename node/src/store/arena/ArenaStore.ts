@@ -1,0 +1,1092 @@
+/**
+ * ArenaStore: one named cache whose keys, values and metadata live outside the
+ * V8 heap, in a few large Buffers, so the garbage collector sees a handful of
+ * objects (three per segment) whatever the entry count.
+ *
+ * Data layout: a log of fixed-size segments (Segcache-style), not a slab
+ * allocator. Items are appended to the head segment of a FIFO queue of
+ * segments; when memory is needed the oldest segment of a queue is reclaimed
+ * whole: each live item in it is evicted or re-appended at a head, as the
+ * policy says, and the segment is reused. Why a log rather than slabs:
+ * - S3-FIFO is FIFO queues with reinsertion, and LRU is a log with re-append
+ *   on access, so both policies are the log's own order: no per-item links.
+ * - Allocation is a pointer bump, there is no fragmentation between size
+ *   classes (a slab allocator's classic failure when value sizes drift), and
+ *   holes left by overwrites and deletes are reclaimed with their segment.
+ * - The cost: a hole holds memory until its segment is reclaimed, and a
+ *   reclaim decides a segment's worth of items at once.
+ *
+ * Segments are 1/64 of the budget, as a power of two between 4 KiB and
+ * 1 MiB, allocated lazily (a small cache never holds more than it has used).
+ * An item (see itemLayout.ts) is a 32-byte header (expiry, HLC version, node
+ * tag, value length, TTL-array position, key length, flags, 2-bit access
+ * counter), the key and the value, padded to 8 bytes. An item over 1/8 of a
+ * segment is large: its key and value get a Buffer of their own (LargeValues),
+ * counted in the budget, and a 40-byte stub in the log stands in for it.
+ *
+ * Index: open addressing over an Int32Array of [hash, ref] pairs (ArenaIndex),
+ * at most 80% full, doubling. Keys are hashed by keyHash.ts, which leaves the
+ * key's words in a scratch array so a candidate is compared four bytes at a
+ * time. TTLs: the items with one are listed in a dense Int32Array (TtlRefs)
+ * that active expiry samples in O(1), Redis-style.
+ *
+ * Budget: `maxMemoryBytes` bounds everything the store allocates: segments
+ * (with a measured per-segment object cost), the index, the TTL array, the
+ * policy's ghost, large items, the scratch words and the per-segment
+ * metadata. Every growth first makes room (releasing free segments, then
+ * reclaiming), so `usedBytes` never exceeds the budget after any call.
+ *
+ * HANDLES. get, peek and set return a handle (a non-negative number; -1 is a
+ * miss): the item's position in the log. A handle is valid until the next
+ * MUTATION of the same store: set, setExpiry, delete, activeExpireCycle,
+ * clear, and get() under LRU (an LRU hit re-appends the item, which may
+ * reclaim a segment). Read what you need (copyValue, valueBuffer, hlcOf ...)
+ * before the next mutating call. Deletes and expiry never move or overwrite
+ * bytes, so a handle taken just before delete() still reads the removed
+ * value until the next set (GETDEL); segments are only reused by set, LRU
+ * get, setExpiry and clear. A stale handle reads garbage, silently.
+ *
+ * Single-threaded and synchronous; assumes a little-endian machine (x64, arm64).
+ */
+import type { CacheStoreOptions, CacheStoreStats } from '../CacheStore.js';
+import type { EvictionPolicyName } from '../EvictionPolicy.js';
+import type { HybridLogicalClock } from '../HybridLogicalClock.js';
+import { StoreError } from '../StoreError.js';
+import { ArenaIndex, EMPTY } from './ArenaIndex.js';
+import { EVICT, keepIn, type ArenaPolicy } from './ArenaPolicy.js';
+import { ARENA_MAIN } from './ArenaS3FifoPolicy.js';
+import { createArenaPolicy } from './arenaPolicies.js';
+import {
+  F64_HLC,
+  FLAG_DEAD,
+  FLAG_LARGE,
+  FREQ_MASK,
+  FREQ_ONE,
+  FREQ_SHIFT,
+  HEADER_BYTES,
+  HEADER_WORDS,
+  I32_LARGE_ID,
+  I32_META,
+  I32_NODE,
+  I32_TTL_INDEX,
+  I32_VALUE_LEN,
+  KEY_LEN_MASK,
+  LARGE_STUB_BYTES,
+  MAX_KEY_LEN,
+  itemBytesOf,
+  smallItemBytes,
+} from './itemLayout.js';
+import { hashBytes, hashKey, hashWords, tailMask } from './keyHash.js';
+import { LargeValues } from './LargeValues.js';
+import { ARENA_QUEUES, SEGMENT_OBJECT_BYTES, SegmentPool } from './SegmentPool.js';
+import { TtlRefs } from './TtlRefs.js';
+
+/** Longest TTL accepted: 10 years (365-day years), as CacheStore. */
+const MAX_TTL_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+/** Redis' active expiry sample size; repeat while more than 25% of a sample expired. */
+const ACTIVE_EXPIRE_SAMPLE = 20;
+
+export const ARENA_MIN_SEGMENT_BYTES = 4 * 1024;
+export const ARENA_MAX_SEGMENT_BYTES = 1024 * 1024;
+/** Segments per budget (before clamping to the bounds above). */
+const SEGMENTS_PER_BUDGET = 64;
+/** Item references address 8-byte units with 31 bits: 16 GiB per store. */
+export const ARENA_MAX_BUDGET_BYTES = 2 ** 34;
+/**
+ * The store's own JS objects (the store, pool, index, policy, stats and their
+ * small arrays), counted once. Generous: measured under 3 KiB.
+ */
+export const ARENA_FIXED_BYTES = 4096;
+/**
+ * Reclaims one write may make that re-append items; after that, a reclaim
+ * evicts every item of its segment whatever the policy says, so one write's
+ * work is bounded even when every item has been read recently.
+ */
+export const ARENA_MAX_KEEPING_RECLAIMS = 64;
+
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  throw new Error('ArenaStore assumes a little-endian machine');
+}
+
+/** Where the store's bytes go (usedBytes is their sum). */
+export interface ArenaMemory {
+  segments: number;
+  freeSegments: number;
+  segmentBytes: number;
+  segmentMetadata: number;
+  index: number;
+  ttl: number;
+  policy: number;
+  large: number;
+  fixed: number;
+}
+
+export class ArenaStore {
+  readonly name: string;
+  readonly options: Readonly<CacheStoreOptions>;
+  readonly stats: CacheStoreStats = { hits: 0, misses: 0, evictions: 0, expirations: 0, sets: 0, deletes: 0 };
+  /** Reclaims that evicted a whole segment because a write hit ARENA_MAX_KEEPING_RECLAIMS. */
+  forcedReclaims = 0;
+  /** Merges (compactions that freed segments without evicting). */
+  merges = 0;
+
+  private readonly pool: SegmentPool;
+  private readonly index = new ArenaIndex();
+  private readonly ttl = new TtlRefs();
+  private readonly large = new LargeValues();
+  private readonly policy: ArenaPolicy;
+  private readonly moveOnHit: boolean;
+  /** The current key's words (see keyHash.ts). */
+  private readonly words: Int32Array;
+  private readonly queueItems = new Int32Array(ARENA_QUEUES);
+  /** Large items removed since the last write: released then, so their handles stay readable. */
+  private readonly pendingLarge: number[] = [];
+  /** An item a reclaim must keep (an LRU hit being moved); updated if moved. */
+  private pinned = -1;
+
+  // Hot-path copies.
+  private readonly segU8: Buffer[];
+  private readonly segI32: Int32Array[];
+  private readonly segF64: Float64Array[];
+  private readonly unitBits: number;
+  private readonly unitMask: number;
+  private readonly segmentBytes: number;
+  private readonly largeThreshold: number;
+  private readonly maxMemoryBytes: number;
+  private readonly maxKeyBytes: number;
+  private readonly maxValueBytes: number;
+  private readonly defaultTtlMs: number;
+
+  constructor(
+    options: CacheStoreOptions,
+    private readonly clock: HybridLogicalClock,
+    private readonly now: () => number = Date.now,
+  ) {
+    requireInteger('maxMemoryBytes', options.maxMemoryBytes, 1, ARENA_MAX_BUDGET_BYTES);
+    requireInteger('maxKeyBytes', options.maxKeyBytes, 1, MAX_KEY_LEN);
+    requireInteger('maxValueBytes', options.maxValueBytes, 0, 2 ** 31 - 1);
+    requireInteger('defaultTtlMs', options.defaultTtlMs, 0, MAX_TTL_MS);
+    this.policy = createArenaPolicy(options.evictionPolicy);
+    this.moveOnHit = this.policy.moveOnHit;
+    this.name = options.name;
+    this.options = { ...options };
+    this.maxMemoryBytes = options.maxMemoryBytes;
+    this.maxKeyBytes = options.maxKeyBytes;
+    this.maxValueBytes = options.maxValueBytes;
+    this.defaultTtlMs = options.defaultTtlMs;
+
+    const segmentBytes = Math.min(
+      ARENA_MAX_SEGMENT_BYTES,
+      Math.max(
+        ARENA_MIN_SEGMENT_BYTES,
+        2 ** Math.floor(Math.log2(options.maxMemoryBytes / SEGMENTS_PER_BUDGET)),
+      ),
+    );
+    const maxSegments = Math.floor(options.maxMemoryBytes / (segmentBytes + SEGMENT_OBJECT_BYTES)) + 2;
+    this.pool = new SegmentPool(segmentBytes, maxSegments);
+    this.segU8 = this.pool.u8;
+    this.segI32 = this.pool.i32;
+    this.segF64 = this.pool.f64;
+    this.unitBits = this.pool.unitBits;
+    this.unitMask = this.pool.unitMask;
+    this.segmentBytes = segmentBytes;
+    this.largeThreshold = segmentBytes / 8;
+    this.words = new Int32Array((options.maxKeyBytes + 3) >>> 2);
+  }
+
+  /** Items held, including expired ones not collected yet. */
+  get size(): number {
+    return this.index.count;
+  }
+
+  /** Items that have a TTL (expired or not). */
+  get ttlCount(): number {
+    return this.ttl.count;
+  }
+
+  get evictionPolicy(): EvictionPolicyName {
+    return this.policy.name;
+  }
+
+  /** Bytes of one segment. */
+  get segmentSize(): number {
+    return this.segmentBytes;
+  }
+
+  /** Everything the store holds; never above maxMemoryBytes. */
+  get usedBytes(): number {
+    return (
+      this.pool.bytes +
+      this.index.bytes +
+      this.ttl.bytes +
+      this.policy.bytes +
+      this.large.bytes +
+      this.words.byteLength +
+      ARENA_FIXED_BYTES
+    );
+  }
+
+  /** usedBytes by part. */
+  memory(): ArenaMemory {
+    const pool = this.pool;
+    return {
+      segments: pool.allocatedCount,
+      freeSegments: pool.freeCount,
+      segmentBytes: pool.allocatedCount * pool.segmentCost,
+      segmentMetadata: pool.metadataBytes,
+      index: this.index.bytes,
+      ttl: this.ttl.bytes,
+      policy: this.policy.bytes,
+      large: this.large.bytes,
+      fixed: this.words.byteLength + ARENA_FIXED_BYTES,
+    };
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /** The live item for a key (-1 = miss): counts a hit or a miss, expires lazily, tells the policy. */
+  get(key: Uint8Array): number {
+    return this.getAt(key, 0, key.length);
+  }
+
+  /**
+   * get() for a key given as `length` bytes of `bytes` from `offset` (e.g. in
+   * the buffer a request was read into), so no view needs to be created.
+   */
+  getAt(bytes: Uint8Array, offset: number, length: number): number {
+    if (length <= this.maxKeyBytes) {
+      const h = hashKey(bytes, offset, length, this.words);
+      const p = this.find(h, length);
+      if (p >= 0) {
+        const ref = this.index.slots[p + 1]!;
+        const seg = ref >>> this.unitBits;
+        const u = ref & this.unitMask;
+        const expiresAt = this.segF64[seg]![u]!;
+        if (expiresAt === 0 || expiresAt > this.now()) {
+          this.stats.hits++;
+          if (this.moveOnHit) return this.moveToHead(p, ref, h);
+          const i32 = this.segI32[seg]!;
+          const m = (u << 1) + I32_META;
+          const meta = i32[m]!;
+          if ((meta & FREQ_MASK) !== FREQ_MASK) i32[m] = meta + FREQ_ONE;
+          return ref;
+        }
+        this.removeAt(p);
+        this.stats.expirations++;
+      }
+    }
+    this.stats.misses++;
+    return -1;
+  }
+
+  /** The live item for a key (-1 = none), without counting or telling the policy. Expires lazily. */
+  peek(key: Uint8Array): number {
+    return this.peekAt(key, 0, key.length);
+  }
+
+  /** peek() for a key given as a range of `bytes`. */
+  peekAt(bytes: Uint8Array, offset: number, length: number): number {
+    if (length > this.maxKeyBytes) return -1;
+    const p = this.find(hashKey(bytes, offset, length, this.words), length);
+    if (p < 0) return -1;
+    const ref = this.index.slots[p + 1]!;
+    const expiresAt = this.segF64[ref >>> this.unitBits]![ref & this.unitMask]!;
+    if (expiresAt === 0 || expiresAt > this.now()) return ref;
+    this.removeAt(p);
+    this.stats.expirations++;
+    return -1;
+  }
+
+  valueLength(h: number): number {
+    return this.segI32[h >>> this.unitBits]![((h & this.unitMask) << 1) + I32_VALUE_LEN]!;
+  }
+
+  /** Copies the value into `target` at `offset`; returns its length. */
+  copyValue(h: number, target: Uint8Array, offset: number): number {
+    const seg = h >>> this.unitBits;
+    const u = h & this.unitMask;
+    const i32 = this.segI32[seg]!;
+    const base = u << 1;
+    const meta = i32[base + I32_META]!;
+    const keyLen = meta & KEY_LEN_MASK;
+    const valueLen = i32[base + I32_VALUE_LEN]!;
+    if ((meta & FLAG_LARGE) !== 0) {
+      this.large.get(i32[base + I32_LARGE_ID]!).copy(target, offset, keyLen, keyLen + valueLen);
+    } else {
+      const start = (u << 3) + HEADER_BYTES + keyLen;
+      this.segU8[seg]!.copy(target, offset, start, start + valueLen);
+    }
+    return valueLen;
+  }
+
+  /** A fresh copy of the value. */
+  valueBuffer(h: number): Buffer {
+    const out = Buffer.allocUnsafe(this.valueLength(h));
+    this.copyValue(h, out, 0);
+    return out;
+  }
+
+  /** The value as a latin1 string (one char per byte). */
+  valueLatin1(h: number): string {
+    const seg = h >>> this.unitBits;
+    const u = h & this.unitMask;
+    const i32 = this.segI32[seg]!;
+    const meta = i32[(u << 1) + I32_META]!;
+    const keyLen = meta & KEY_LEN_MASK;
+    const valueLen = i32[(u << 1) + I32_VALUE_LEN]!;
+    if ((meta & FLAG_LARGE) !== 0) {
+      return this.large.get(i32[(u << 1) + I32_LARGE_ID]!).toString('latin1', keyLen, keyLen + valueLen);
+    }
+    const start = (u << 3) + HEADER_BYTES + keyLen;
+    return this.segU8[seg]!.toString('latin1', start, start + valueLen);
+  }
+
+  /** A fresh copy of the key. */
+  keyBuffer(h: number): Buffer {
+    const seg = h >>> this.unitBits;
+    const u = h & this.unitMask;
+    const i32 = this.segI32[seg]!;
+    const meta = i32[(u << 1) + I32_META]!;
+    const keyLen = meta & KEY_LEN_MASK;
+    const out = Buffer.allocUnsafe(keyLen);
+    if ((meta & FLAG_LARGE) !== 0) this.large.get(i32[(u << 1) + I32_LARGE_ID]!).copy(out, 0, 0, keyLen);
+    else this.segU8[seg]!.copy(out, 0, (u << 3) + HEADER_BYTES, (u << 3) + HEADER_BYTES + keyLen);
+    return out;
+  }
+
+  /** Epoch ms after which the item is gone; 0 = never. */
+  expiresAtOf(h: number): number {
+    return this.segF64[h >>> this.unitBits]![h & this.unitMask]!;
+  }
+
+  /** Version: HLC timestamp of the write. */
+  hlcOf(h: number): number {
+    return this.segF64[h >>> this.unitBits]![(h & this.unitMask) + F64_HLC]!;
+  }
+
+  /** Version tie-break: the writer's node tag (uint32). */
+  nodeOf(h: number): number {
+    return this.segI32[h >>> this.unitBits]![((h & this.unitMask) << 1) + I32_NODE]! >>> 0;
+  }
+
+  /**
+   * Handles of the live (non-expired) items, in index order. Do not mutate the
+   * store while iterating.
+   */
+  *entries(): IterableIterator<number> {
+    const now = this.now();
+    const slots = this.index.slots;
+    for (let p = 1; p < slots.length; p += 2) {
+      const ref = slots[p]!;
+      if (ref === EMPTY) continue;
+      const expiresAt = this.expiresAtOf(ref);
+      if (expiresAt === 0 || expiresAt > now) yield ref;
+    }
+  }
+
+  /**
+   * Checks the store's invariants in O(items + segments) and throws on the
+   * first broken one (tests and debugging): every live item in a queued
+   * segment is indexed at its position, and nothing else is; per-segment live
+   * bytes, per-queue item counts and TTL positions agree; the budget holds.
+   */
+  verify(): void {
+    const pool = this.pool;
+    const fail = (what: string): never => {
+      throw new Error(`cache '${this.name}': arena invariant broken: ${what}`);
+    };
+    let items = 0;
+    const perQueue = new Array<number>(ARENA_QUEUES).fill(0);
+    for (let q = 0; q < ARENA_QUEUES; q++) {
+      let segments = 0;
+      for (const v of pool.queue(q)) {
+        segments++;
+        if (pool.queueOf[v] !== q) fail(`segment ${v} in queue ${q} says ${pool.queueOf[v]}`);
+        const i32 = this.segI32[v]!;
+        let live = 0;
+        let off = 0;
+        for (; off < pool.fill[v]!;) {
+          const base = off >>> 2;
+          const meta = i32[base + I32_META]!;
+          const size = itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+          if ((meta & FLAG_DEAD) === 0) {
+            const ref = (v << this.unitBits) | (off >>> 3);
+            this.index.positionOf(this.storedHash(i32, base, meta), ref); // throws if not indexed
+            const ttlIndex = i32[base + I32_TTL_INDEX]!;
+            if ((this.expiresAtOf(ref) !== 0) !== ttlIndex >= 0)
+              fail(`item ${ref}: TTL position ${ttlIndex}`);
+            if (ttlIndex >= 0 && this.ttl.refs[ttlIndex] !== ref) fail(`item ${ref}: TTL array disagrees`);
+            live += size;
+            items++;
+            perQueue[q]!++;
+          }
+          off += size;
+        }
+        if (off !== pool.fill[v]) fail(`segment ${v}: items overrun the fill mark`);
+        if (live !== pool.live[v]) fail(`segment ${v}: live bytes ${pool.live[v]} != ${live}`);
+      }
+      if (segments !== pool.segments[q])
+        fail(`queue ${q}: ${pool.segments[q]} segments counted, ${segments} linked`);
+      if (perQueue[q] !== this.queueItems[q])
+        fail(`queue ${q}: ${this.queueItems[q]} items counted, ${perQueue[q]} found`);
+    }
+    if (items !== this.index.count) fail(`${this.index.count} indexed, ${items} live`);
+    if (this.ttl.count > this.index.count) fail('more TTL entries than items');
+    if (this.usedBytes > this.maxMemoryBytes) fail(`usedBytes ${this.usedBytes} > ${this.maxMemoryBytes}`);
+  }
+
+  // ----------------------------------------------------------------- writes
+
+  /**
+   * Stores a value unconditionally, replacing any item for the key. Without a
+   * version, the clock assigns one (this node as the writer); with one (a
+   * replicated write), the clock observes it. Reclaims segments until the item
+   * fits. Throws StoreError and changes nothing when the key, the value or
+   * the whole item is over a limit. Returns the new item's handle.
+   *
+   * @param expiresAt epoch ms, 0 = never (see expiresAtFor)
+   */
+  set(key: Uint8Array, value: Uint8Array, expiresAt: number, hlc?: number, node?: number): number {
+    return this.setAt(key, 0, key.length, value, 0, value.length, expiresAt, hlc, node);
+  }
+
+  /** set() for a key and a value given as ranges of byte arrays (they may be the same array). */
+  setAt(
+    key: Uint8Array,
+    keyOffset: number,
+    keyLen: number,
+    value: Uint8Array,
+    valueOffset: number,
+    valueLen: number,
+    expiresAt: number,
+    hlc?: number,
+    node?: number,
+  ): number {
+    if (
+      keyOffset < 0 ||
+      keyOffset + keyLen > key.length ||
+      valueOffset < 0 ||
+      valueOffset + valueLen > value.length
+    ) {
+      throw new RangeError('setAt: key or value range outside its array');
+    }
+    if (keyLen > this.maxKeyBytes) {
+      throw new StoreError(
+        'KEY_TOO_LARGE',
+        `key is ${keyLen} bytes; cache '${this.name}' allows at most ${this.maxKeyBytes} (maxKeyBytes)`,
+      );
+    }
+    if (valueLen > this.maxValueBytes) {
+      throw new StoreError(
+        'VALUE_TOO_LARGE',
+        `value is ${valueLen} bytes; cache '${this.name}' allows at most ${this.maxValueBytes} (maxValueBytes)`,
+      );
+    }
+    const inline = smallItemBytes(keyLen, valueLen) <= this.largeThreshold;
+    const largeCharge = inline ? 0 : LargeValues.chargeOf(keyLen + valueLen);
+    const need = this.worstCaseNeed(largeCharge, expiresAt !== 0);
+    if (need > this.maxMemoryBytes) {
+      throw new StoreError(
+        'OUT_OF_MEMORY',
+        `entry needs ${need} bytes (key ${keyLen} + value ${valueLen} + overhead ${need - keyLen - valueLen}); ` +
+          `cache '${this.name}' holds at most ${this.maxMemoryBytes} (maxMemoryBytes)`,
+      );
+    }
+    if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+      throw new StoreError('INVALID_TTL', `expiry ${expiresAt} is not an epoch ms time or 0 (never)`);
+    }
+    let version: number;
+    let writer: number;
+    if (hlc === undefined) {
+      version = this.clock.now();
+      writer = this.clock.nodeTag;
+    } else {
+      this.clock.observe(hlc); // validates hlc before anything changes
+      version = hlc;
+      writer = node ?? this.clock.nodeTag;
+    }
+
+    // Grow what may need growing first (each growth makes room, which may reclaim).
+    this.releasePendingLarge();
+    this.prepareGrowth(expiresAt !== 0);
+    let largeId = -1;
+    if (!inline) {
+      this.makeRoom(largeCharge);
+      largeId = this.large.allocate(keyLen + valueLen);
+      const bytes = this.large.get(largeId);
+      copyBytes(key, keyOffset, keyLen, bytes, 0);
+      copyBytes(value, valueOffset, valueLen, bytes, keyLen);
+    }
+
+    const h = hashKey(key, keyOffset, keyLen, this.words);
+    let p = this.find(h, keyLen);
+    let q: number;
+    let freqBits = 0;
+    if (p >= 0) {
+      // An overwrite keeps its item's queue and access counter.
+      const old = this.index.slots[p + 1]!;
+      q = this.pool.queueOf[old >>> this.unitBits]!;
+      freqBits = this.segI32[old >>> this.unitBits]![((old & this.unitMask) << 1) + I32_META]! & FREQ_MASK;
+    } else {
+      q = this.policy.admit(h, this.queueItems[ARENA_MAIN]!);
+    }
+    const size = inline ? smallItemBytes(keyLen, valueLen) : LARGE_STUB_BYTES;
+    const ref = this.append(size, q); // may reclaim, moving or evicting this key's old item
+
+    const seg = ref >>> this.unitBits;
+    const u = ref & this.unitMask;
+    const base = u << 1;
+    const f64 = this.segF64[seg]!;
+    const i32 = this.segI32[seg]!;
+    f64[u] = expiresAt;
+    f64[u + F64_HLC] = version;
+    i32[base + I32_NODE] = writer | 0;
+    i32[base + I32_VALUE_LEN] = valueLen;
+    i32[base + I32_TTL_INDEX] = -1;
+    i32[base + I32_META] = keyLen | freqBits | (inline ? 0 : FLAG_LARGE);
+    if (inline) {
+      const words = this.words;
+      const k0 = base + HEADER_WORDS;
+      const n = (keyLen + 3) >>> 2;
+      for (let i = 0; i < n; i++) i32[k0 + i] = words[i]!;
+      if (valueLen > 0)
+        copyBytes(value, valueOffset, valueLen, this.segU8[seg]!, (u << 3) + HEADER_BYTES + keyLen);
+    } else {
+      i32[base + I32_LARGE_ID] = largeId;
+    }
+    this.queueItems[q]++;
+
+    p = this.find(h, keyLen);
+    if (p >= 0) {
+      this.unlink(this.index.slots[p + 1]!);
+      this.index.slots[p + 1] = ref;
+    } else {
+      this.index.insertAt(~p, h, ref);
+    }
+    if (expiresAt !== 0) i32[base + I32_TTL_INDEX] = this.ttl.add(ref);
+    this.stats.sets++;
+    return ref;
+  }
+
+  /**
+   * Converts a TTL as the API takes it into an expiry time: -1 = never,
+   * 0 = the cache's defaultTtlMs (never when that is 0), 1..MAX_TTL_MS = now + ttl.
+   * Anything else throws StoreError INVALID_TTL.
+   */
+  expiresAtFor(ttlMs: number): number {
+    if (ttlMs === -1) return 0;
+    if (ttlMs === 0) return this.defaultTtlMs === 0 ? 0 : this.now() + this.defaultTtlMs;
+    if (Number.isInteger(ttlMs) && ttlMs > 0 && ttlMs <= MAX_TTL_MS) return this.now() + ttlMs;
+    throw new StoreError(
+      'INVALID_TTL',
+      `TTL ${ttlMs} ms is not valid for cache '${this.name}': use -1 (never expires), 0 (cache default) ` +
+        `or an integer from 1 to ${MAX_TTL_MS} (10 years)`,
+    );
+  }
+
+  /** Changes a live item's expiry (0 = never). False when the key is absent or expired. */
+  setExpiry(key: Uint8Array, expiresAt: number): boolean {
+    if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+      throw new StoreError('INVALID_TTL', `expiry ${expiresAt} is not an epoch ms time or 0 (never)`);
+    }
+    if (expiresAt !== 0 && this.ttl.full) {
+      this.releasePendingLarge();
+      this.makeRoom(this.ttl.growthBytes);
+      if (this.ttl.full) this.ttl.grow();
+    }
+    const ref = this.peek(key);
+    if (ref < 0) return false;
+    const seg = ref >>> this.unitBits;
+    const u = ref & this.unitMask;
+    const i32 = this.segI32[seg]!;
+    const t = (u << 1) + I32_TTL_INDEX;
+    const ttlIndex = i32[t]!;
+    if (expiresAt === 0) {
+      if (ttlIndex >= 0) {
+        this.untrack(ttlIndex);
+        i32[t] = -1;
+      }
+    } else if (ttlIndex < 0) {
+      i32[t] = this.ttl.add(ref);
+    }
+    this.segF64[seg]![u] = expiresAt;
+    return true;
+  }
+
+  /** Removes a live item. False when the key is absent or expired. */
+  delete(key: Uint8Array): boolean {
+    return this.deleteAt(key, 0, key.length);
+  }
+
+  /** delete() for a key given as a range of `bytes`. */
+  deleteAt(bytes: Uint8Array, offset: number, length: number): boolean {
+    if (length > this.maxKeyBytes) return false;
+    const p = this.find(hashKey(bytes, offset, length, this.words), length);
+    if (p < 0) return false;
+    const ref = this.index.slots[p + 1]!;
+    const expiresAt = this.segF64[ref >>> this.unitBits]![ref & this.unitMask]!;
+    this.removeAt(p);
+    if (expiresAt !== 0 && expiresAt <= this.now()) {
+      this.stats.expirations++;
+      return false;
+    }
+    this.stats.deletes++;
+    return true;
+  }
+
+  /** Drops every item and releases all memory but the fixed part (counters are kept: they are monotonic). */
+  clear(): void {
+    this.pool.reset();
+    this.index.reset();
+    this.ttl.reset();
+    this.large.reset();
+    this.policy.reset();
+    this.queueItems.fill(0);
+    this.pendingLarge.length = 0;
+    this.pinned = -1;
+  }
+
+  /**
+   * Redis-style active expiry: samples up to 20 random items that have a TTL,
+   * removes the expired ones, and samples again while more than 25% of a
+   * sample had expired, until `maxWork` items have been examined. Returns how
+   * many items were removed. Never moves or overwrites bytes.
+   */
+  activeExpireCycle(maxWork: number): number {
+    const ttl = this.ttl;
+    const now = this.now();
+    let work = 0;
+    let removed = 0;
+    while (work < maxWork && ttl.count > 0) {
+      const n = Math.min(ACTIVE_EXPIRE_SAMPLE, ttl.count, maxWork - work);
+      let expired = 0;
+      for (let i = 0; i < n && ttl.count > 0; i++) {
+        const ref = ttl.refs[Math.floor(Math.random() * ttl.count)]!;
+        if (this.expiresAtOf(ref) <= now) {
+          this.removeAt(this.index.positionOf(this.hashOf(ref), ref));
+          this.stats.expirations++;
+          expired++;
+        }
+      }
+      work += n;
+      removed += expired;
+      if (expired * 4 <= n) break;
+    }
+    return removed;
+  }
+
+  // --------------------------------------------------------------- internals
+
+  /** Index position of the key whose hash is `h` and words are in `this.words`; ~insertion position if absent. */
+  private find(h: number, len: number): number {
+    const slots = this.index.slots;
+    const mask = this.index.posMask;
+    let p = (h << 1) & mask;
+    while (true) {
+      const r = slots[p + 1]!;
+      if (r === EMPTY) return ~p;
+      if (slots[p] === h && this.keyIs(r, len)) return p;
+      p = (p + 2) & mask;
+    }
+  }
+
+  /** Whether the item `ref` has the current key (`len` bytes, words in `this.words`). */
+  private keyIs(ref: number, len: number): boolean {
+    const i32 = this.segI32[ref >>> this.unitBits]!;
+    const base = (ref & this.unitMask) << 1;
+    const meta = i32[base + I32_META]!;
+    if ((meta & (KEY_LEN_MASK | FLAG_LARGE)) !== len) {
+      return (
+        (meta & FLAG_LARGE) !== 0 &&
+        (meta & KEY_LEN_MASK) === len &&
+        this.largeKeyIs(i32[base + I32_LARGE_ID]!, len)
+      );
+    }
+    const words = this.words;
+    const k0 = base + HEADER_WORDS;
+    const n = len >>> 2;
+    for (let i = 0; i < n; i++) if (i32[k0 + i] !== words[i]) return false;
+    const rest = len & 3;
+    return rest === 0 || ((i32[k0 + n]! ^ words[n]!) & tailMask(rest)) === 0;
+  }
+
+  private largeKeyIs(id: number, len: number): boolean {
+    const bytes = this.large.get(id);
+    const words = this.words;
+    for (let i = 0; i < len; i++) {
+      if (bytes[i] !== ((words[i >>> 2]! >>> ((i & 3) << 3)) & 0xff)) return false;
+    }
+    return true;
+  }
+
+  /** The index hash of a stored item's key. */
+  private hashOf(ref: number): number {
+    const i32 = this.segI32[ref >>> this.unitBits]!;
+    const base = (ref & this.unitMask) << 1;
+    return this.storedHash(i32, base, i32[base + I32_META]!);
+  }
+
+  private storedHash(i32: Int32Array, base: number, meta: number): number {
+    const len = meta & KEY_LEN_MASK;
+    return (meta & FLAG_LARGE) !== 0
+      ? hashBytes(this.large.get(i32[base + I32_LARGE_ID]!), 0, len)
+      : hashWords(i32, base + HEADER_WORDS, len);
+  }
+
+  /** Removes the item at index position `p` (no bytes move). */
+  private removeAt(p: number): void {
+    this.unlink(this.index.slots[p + 1]!);
+    this.index.removeAt(p);
+  }
+
+  /** Marks an indexed item dead and takes it out of the counts and the TTL array (not the index). */
+  private unlink(ref: number): void {
+    const seg = ref >>> this.unitBits;
+    const i32 = this.segI32[seg]!;
+    const base = (ref & this.unitMask) << 1;
+    const meta = i32[base + I32_META]!;
+    i32[base + I32_META] = meta | FLAG_DEAD;
+    this.pool.live[seg] -= itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+    this.queueItems[this.pool.queueOf[seg]!]--;
+    const ttlIndex = i32[base + I32_TTL_INDEX]!;
+    if (ttlIndex >= 0) this.untrack(ttlIndex);
+    if ((meta & FLAG_LARGE) !== 0) this.pendingLarge.push(i32[base + I32_LARGE_ID]!);
+  }
+
+  /** Removes TTL-array position `ttlIndex`, telling the item moved into it. */
+  private untrack(ttlIndex: number): void {
+    const moved = this.ttl.removeAt(ttlIndex);
+    if (moved >= 0)
+      this.segI32[moved >>> this.unitBits]![((moved & this.unitMask) << 1) + I32_TTL_INDEX] = ttlIndex;
+  }
+
+  private releasePendingLarge(): void {
+    const pending = this.pendingLarge;
+    while (pending.length > 0) this.large.release(pending.pop()!);
+  }
+
+  /**
+   * The most a write could need, were everything evictable evicted: what
+   * cannot be evicted (index, TTL array, ghost, metadata, fixed), their
+   * growth for this write, the large item, and two segments (one to write, one
+   * spare for the items a reclaim keeps).
+   */
+  private worstCaseNeed(largeCharge: number, withTtl: boolean): number {
+    const pool = this.pool;
+    const evictable = pool.allocatedCount * pool.segmentCost + this.large.bytes;
+    let need = this.usedBytes - evictable + largeCharge + 2 * pool.segmentCost;
+    if (this.index.full) need += this.index.growthBytes;
+    if (withTtl && this.ttl.full) need += this.ttl.growthBytes;
+    need += this.policy.growthBytesFor(this.queueItems[ARENA_MAIN]!);
+    return need;
+  }
+
+  private prepareGrowth(withTtl: boolean): void {
+    const ghost = this.policy.growthBytesFor(this.queueItems[ARENA_MAIN]!);
+    if (ghost > 0) {
+      this.makeRoom(ghost);
+      this.policy.prepare(this.queueItems[ARENA_MAIN]!);
+    }
+    if (this.index.full) {
+      this.makeRoom(this.index.growthBytes);
+      if (this.index.full) this.index.grow();
+    }
+    if (withTtl && this.ttl.full) {
+      this.makeRoom(this.ttl.growthBytes);
+      if (this.ttl.full) this.ttl.grow();
+    }
+  }
+
+  /**
+   * Makes `bytes` available within the budget, keeping a spare segment (free,
+   * or room to allocate one) for the items the next reclaim keeps.
+   */
+  private makeRoom(bytes: number): void {
+    const pool = this.pool;
+    let reclaims = 0;
+    while (true) {
+      const room = this.maxMemoryBytes - this.usedBytes;
+      if (room >= bytes && (pool.freeCount > 0 || room - bytes >= pool.segmentCost)) return;
+      if (room < bytes && pool.freeCount > 0) {
+        pool.releaseFree();
+        continue;
+      }
+      if (pool.inUse === 0) {
+        if (room >= bytes) return;
+        throw new Error(`cache '${this.name}': arena accounting out of step (need ${bytes}, room ${room})`);
+      }
+      this.reclaim(reclaims++ >= ARENA_MAX_KEEPING_RECLAIMS);
+    }
+  }
+
+  /**
+   * A segment for new writes, leaving a spare (free, or room to allocate one)
+   * for reclaims; reclaims until there is one.
+   */
+  private takeSegment(): number {
+    const pool = this.pool;
+    const cost = pool.segmentCost;
+    let reclaims = 0;
+    while (true) {
+      const room = this.maxMemoryBytes - this.usedBytes;
+      const allocatable = Math.min(pool.unallocatedCount, Math.max(0, Math.floor(room / cost)));
+      const available = pool.freeCount + allocatable;
+      if (available >= 2 || (available === 1 && pool.inUse === 0)) {
+        return pool.freeCount > 0 ? pool.popFree() : pool.allocate();
+      }
+      if (pool.inUse === 0) {
+        throw new Error(`cache '${this.name}': arena accounting out of step (no segment fits)`);
+      }
+      this.reclaim(reclaims++ >= ARENA_MAX_KEEPING_RECLAIMS);
+    }
+  }
+
+  /** Reserves `size` bytes at the head of queue `q` (may reclaim); returns the reference. */
+  private append(size: number, q: number): number {
+    const pool = this.pool;
+    let s = pool.head[q]!;
+    if (s < 0 || pool.fill[s]! + size > this.segmentBytes) {
+      const t = this.takeSegment();
+      s = pool.head[q]!; // a reclaim may have opened a new head for q
+      if (s >= 0 && pool.fill[s]! + size <= this.segmentBytes) {
+        pool.pushFree(t);
+      } else {
+        pool.pushNewest(q, t);
+        s = t;
+      }
+    }
+    const off = pool.fill[s]!;
+    pool.fill[s] = off + size;
+    pool.live[s] += size;
+    return (s << this.unitBits) | (off >>> 3);
+  }
+
+  /** As append, without reclaiming: -1 when no segment is free and none fits the budget. */
+  private appendNoReclaim(size: number, q: number): number {
+    const pool = this.pool;
+    let s = pool.head[q]!;
+    if (s < 0 || pool.fill[s]! + size > this.segmentBytes) {
+      s = pool.popFree();
+      if (s < 0) {
+        if (!pool.canAllocate || this.usedBytes + pool.segmentCost > this.maxMemoryBytes) return -1;
+        s = pool.allocate();
+      }
+      pool.pushNewest(q, s);
+    }
+    const off = pool.fill[s]!;
+    pool.fill[s] = off + size;
+    pool.live[s] += size;
+    return (s << this.unitBits) | (off >>> 3);
+  }
+
+  /** Copies an item's bytes to a reserved place. */
+  private copyItem(from: number, to: number, size: number): void {
+    const ub = this.unitBits;
+    const um = this.unitMask;
+    const src = this.segU8[from >>> ub]!;
+    const start = (from & um) << 3;
+    src.copy(this.segU8[to >>> ub]!, (to & um) << 3, start, start + size);
+  }
+
+  /**
+   * Reclaims the oldest segment of the queue the policy names: every live
+   * item is evicted, expired, or re-appended (keeping its header, TTL-array
+   * position and index slot up to date); the segment becomes free.
+   */
+  private reclaim(force: boolean): void {
+    const pool = this.pool;
+    const policy = this.policy;
+    const index = this.index;
+    const ub = this.unitBits;
+    const q = policy.victimQueue(pool);
+    if (this.tryMerge(q)) return;
+    if (force) this.forcedReclaims++;
+    const v = pool.popOldest(q);
+    const i32 = this.segI32[v]!;
+    const f64 = this.segF64[v]!;
+    const end = pool.fill[v]!;
+    let now = -1;
+    for (let off = 0; off < end;) {
+      const base = off >>> 2;
+      const meta = i32[base + I32_META]!;
+      const size = itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+      if ((meta & FLAG_DEAD) === 0) {
+        const ref = (v << ub) | (off >>> 3);
+        const h = this.storedHash(i32, base, meta);
+        const p = index.positionOf(h, ref);
+        const expiresAt = f64[off >>> 3]!;
+        let expired = false;
+        if (expiresAt !== 0) {
+          if (now < 0) now = this.now();
+          expired = expiresAt <= now;
+        }
+        const freq = (meta >>> FREQ_SHIFT) & 3;
+        const decision = expired
+          ? EVICT
+          : ref === this.pinned
+            ? keepIn(q, freq)
+            : force
+              ? EVICT
+              : policy.onReclaim(q, freq);
+        const to = decision === EVICT ? -1 : this.appendNoReclaim(size, decision >> 2);
+        this.queueItems[q]--;
+        if (to >= 0) {
+          this.copyItem(ref, to, size);
+          const toI32 = this.segI32[to >>> ub]!;
+          const toBase = (to & this.unitMask) << 1;
+          toI32[toBase + I32_META] = (meta & ~FREQ_MASK) | ((decision & 3) << FREQ_SHIFT);
+          index.slots[p + 1] = to;
+          const ttlIndex = i32[base + I32_TTL_INDEX]!;
+          if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
+          this.queueItems[decision >> 2]++;
+          if (ref === this.pinned) this.pinned = to;
+        } else {
+          index.removeAt(p);
+          const ttlIndex = i32[base + I32_TTL_INDEX]!;
+          if (ttlIndex >= 0) this.untrack(ttlIndex);
+          if ((meta & FLAG_LARGE) !== 0) this.large.release(i32[base + I32_LARGE_ID]!);
+          if (ref === this.pinned) this.pinned = -1;
+          if (expired) {
+            this.stats.expirations++;
+          } else {
+            this.stats.evictions++;
+            policy.onEvict(h, q, this.queueItems[ARENA_MAIN]!);
+          }
+        }
+      }
+      off += size;
+    }
+    pool.pushFree(v);
+  }
+
+  /**
+   * Compaction without eviction, as Segcache merges: if the live items of the
+   * k >= 2 oldest segments of queue `q` fit in one segment, copies them, in
+   * order, into one segment that takes their place at the tail, freeing k - 1
+   * segments. Order is kept exactly (so LRU stays exact), and holes left by
+   * overwrites, deletes and moves cost copying instead of evictions. Expired
+   * items are dropped on the way. False when no merge applies.
+   */
+  private tryMerge(q: number): boolean {
+    const pool = this.pool;
+    const head = pool.head[q]!;
+    let total = 0;
+    let k = 0;
+    for (let s = pool.tail[q]!; s >= 0 && s !== head; s = pool.nextOf(s)) {
+      const live = pool.live[s]!;
+      if (total + live > this.segmentBytes) break;
+      total += live;
+      k++;
+    }
+    if (k < 2) return false;
+    let c = pool.popFree();
+    if (c < 0) {
+      if (!pool.canAllocate || this.usedBytes + pool.segmentCost > this.maxMemoryBytes) return false;
+      c = pool.allocate();
+    }
+    const ub = this.unitBits;
+    const index = this.index;
+    let fill = 0;
+    let now = -1;
+    for (let i = 0; i < k; i++) {
+      const v = pool.popOldest(q);
+      const i32 = this.segI32[v]!;
+      const f64 = this.segF64[v]!;
+      const end = pool.fill[v]!;
+      for (let off = 0; off < end;) {
+        const base = off >>> 2;
+        const meta = i32[base + I32_META]!;
+        const size = itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+        if ((meta & FLAG_DEAD) === 0) {
+          const ref = (v << ub) | (off >>> 3);
+          const p = index.positionOf(this.storedHash(i32, base, meta), ref);
+          const expiresAt = f64[off >>> 3]!;
+          if (expiresAt !== 0 && expiresAt <= (now < 0 ? (now = this.now()) : now) && ref !== this.pinned) {
+            index.removeAt(p);
+            const ttlIndex = i32[base + I32_TTL_INDEX]!;
+            if (ttlIndex >= 0) this.untrack(ttlIndex);
+            if ((meta & FLAG_LARGE) !== 0) this.large.release(i32[base + I32_LARGE_ID]!);
+            this.queueItems[q]--;
+            this.stats.expirations++;
+          } else {
+            const to = (c << ub) | (fill >>> 3);
+            this.copyItem(ref, to, size);
+            fill += size;
+            index.slots[p + 1] = to;
+            const ttlIndex = i32[base + I32_TTL_INDEX]!;
+            if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
+            if (ref === this.pinned) this.pinned = to;
+          }
+        }
+        off += size;
+      }
+      pool.pushFree(v);
+    }
+    pool.fill[c] = fill;
+    pool.live[c] = fill;
+    pool.pushOldest(q, c);
+    this.merges++;
+    return true;
+  }
+
+  /** LRU hit: re-appends the item at the head of its queue; returns its new handle. */
+  private moveToHead(p: number, ref: number, h: number): number {
+    const pool = this.pool;
+    const ub = this.unitBits;
+    const um = this.unitMask;
+    let seg = ref >>> ub;
+    const q = pool.queueOf[seg]!;
+    let i32 = this.segI32[seg]!;
+    const size = itemBytesOf(i32[((ref & um) << 1) + I32_META]!, i32[((ref & um) << 1) + I32_VALUE_LEN]!);
+    let s = pool.head[q]!;
+    if (seg === s && ((ref & um) << 3) + size === pool.fill[s]) return ref; // already the newest
+    this.releasePendingLarge();
+    if (s < 0 || pool.fill[s]! + size > this.segmentBytes) {
+      this.pinned = ref;
+      const t = this.takeSegment(); // reclaims keep the pinned item (moving it, maybe)
+      ref = this.pinned;
+      this.pinned = -1;
+      s = pool.head[q]!;
+      if (s >= 0 && pool.fill[s]! + size <= this.segmentBytes) {
+        pool.pushFree(t);
+      } else {
+        pool.pushNewest(q, t);
+        s = t;
+      }
+      if (ref < 0) {
+        // Unreachable while a spare segment is kept; report a miss rather than a stale handle.
+        this.stats.hits--;
+        this.stats.misses++;
+        return -1;
+      }
+      seg = ref >>> ub;
+      i32 = this.segI32[seg]!;
+      if (seg === s && ((ref & um) << 3) + size === pool.fill[s]) return ref;
+      p = this.index.positionOf(h, ref);
+    }
+    const off = pool.fill[s]!;
+    pool.fill[s] = off + size;
+    pool.live[s] += size;
+    const to = (s << ub) | (off >>> 3);
+    this.copyItem(ref, to, size);
+    const base = (ref & um) << 1;
+    i32[base + I32_META] = i32[base + I32_META]! | FLAG_DEAD;
+    pool.live[seg] -= size;
+    this.index.slots[p + 1] = to;
+    const ttlIndex = i32[base + I32_TTL_INDEX]!;
+    if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
+    return to;
+  }
+}
+
+/** Copies `length` bytes of `src` from `offset` to `dst` at `at`, allocating nothing. */
+function copyBytes(src: Uint8Array, offset: number, length: number, dst: Uint8Array, at: number): void {
+  if (offset === 0 && length === src.length) dst.set(src, at);
+  else Buffer.prototype.copy.call(src, dst, at, offset, offset + length);
+}
+
+function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
