@@ -76,10 +76,17 @@ export function expireArg(
   return at;
 }
 
+const LLONG_MAX = 2n ** 63n - 1n;
+const LLONG_MIN = -(2n ** 63n);
+
 /**
- * An EXPIRE-family time as an absolute epoch ms time; unlike SET's, zero and
- * negative are allowed (the key is deleted) and only overflow or a time past
- * the 10-year bound is `invalid expire time`.
+ * An EXPIRE-family time as an absolute epoch ms time, with redis-server's
+ * checks and in its order: not an integer -> `value is not an integer ...`;
+ * overflowing a signed 64-bit ms time -> `invalid expire time in '<cmd>'
+ * command`. Zero and negative are allowed (the key is deleted). The result
+ * may be beyond the safe integer range or past the 10-year bound: the caller
+ * checks that with checkExpiryBound once it knows the key exists, so a
+ * missing key still answers 0 as redis-server does.
  */
 export function expireArgOrPast(
   arg: string,
@@ -88,8 +95,18 @@ export function expireArgOrPast(
   command: string,
   now: number,
 ): number {
-  const t = integerArg(arg);
-  const at = absolute ? t * unit : now + t * unit;
+  integerArg(arg);
+  let when = BigInt(arg);
+  if (unit === SECONDS) {
+    if (when > LLONG_MAX / 1000n || when < LLONG_MIN / 1000n) throw invalidExpireTime(command);
+    when *= 1000n;
+  }
+  const base = absolute ? 0n : BigInt(now);
+  if (when > LLONG_MAX - base) throw invalidExpireTime(command);
+  return Number(when + base);
+}
+
+/** meshcache's bound on an expiry: at most MAX_TTL_MS (10 years) from now, as on the gRPC data plane. */
+export function checkExpiryBound(at: number, command: string, now: number): void {
   if (!Number.isSafeInteger(at) || at - now > MAX_TTL_MS) throw invalidExpireTime(command);
-  return at;
 }

@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../RedisCommand.js';
 import type { RedisConnection } from '../RedisConnection.js';
 import { RedisReplyError } from '../RedisReplyError.js';
-import { expireArgOrPast, is, MILLISECONDS, SECONDS } from './args.js';
+import { checkExpiryBound, expireArgOrPast, is, MILLISECONDS, SECONDS } from './args.js';
 
 // Generic key commands over the selected database's cache.
 
@@ -53,6 +53,7 @@ function expireCommand(unit: number, absolute: boolean, name: string) {
       c.out.integer(0);
       return;
     }
+    checkExpiryBound(when, name, now);
     if (flags) {
       const current = entry.expiresAt; // 0 = no expiry, which counts as infinite
       if (

@@ -129,10 +129,10 @@ function commandGetKeys(c: RedisConnection, argv: readonly string[], argc: numbe
   const sub = argc > 3 ? cmd?.subcommands?.get(argv[3]!.toLowerCase()) : undefined;
   if (sub !== undefined) cmd = sub;
   if (cmd === undefined) throw new RedisReplyError('ERR Invalid command specified');
+  if (cmd.firstKey === 0) throw new RedisReplyError('ERR The command has no key arguments');
   const n = argc - 2;
   if (!cmd.arityAllows(n)) throw new RedisReplyError('ERR Invalid number of arguments specified for command');
   const positions = cmd.keyPositions(n);
-  if (positions.length === 0) throw new RedisReplyError('ERR The command has no key arguments');
   c.out.array(positions.length);
   for (const p of positions) c.out.bulk(argv[p + 2]!);
 }
@@ -271,7 +271,7 @@ export const serverCommands: readonly CommandSpec[] = [
         c.out.array(c.server.table.size);
         for (const cmd of c.server.table.commands) c.out.bulk(cmd.name);
       }),
-      commandSub('getkeys', -3, 'Extracts the key names from an arbitrary command.', commandGetKeys),
+      commandSub('getkeys', -4, 'Extracts the key names from an arbitrary command.', commandGetKeys),
       helpSub('command', COMMAND_HELP),
     ],
   },
