@@ -206,6 +206,41 @@ const SEQUENCES: string[][][] = [
   ],
 ];
 
+SEQUENCES.push(
+  [
+    ['set', 'd:c', 'v', 'ex', '100', 'nx'],
+    ['ttl', 'd:c'],
+    ['Set', 'd:c', 'w', 'Get', 'xX'],
+    ['get', 'd:c'],
+  ],
+  [
+    ['SET', 'd:c', 'v', 'EX', '10', 'EX', '100'],
+    ['TTL', 'd:c'],
+    ['SET', 'd:c', 'v', 'GET', 'GET'],
+    ['SET', 'd:c', 'v', 'NX', 'NX'],
+  ],
+  [
+    ['SET', 'd:gx', 'v'],
+    ['GETEX', 'd:gx', 'EX', '0'],
+    ['GETEX', 'd:gx', 'PXAT', '1'],
+    ['EXISTS', 'd:gx'],
+    ['GETEX', 'd:gx', 'EX', 'x'],
+  ],
+  [
+    ['MSET', 'd:m', '1', 'd:m', '2'],
+    ['GET', 'd:m'],
+    ['MGET', 'd:m', 'd:m'],
+    ['DEL', 'd:m', 'd:m'],
+    ['STRLEN', 'd:m'],
+  ],
+  [
+    ['SET', 'd:big', '9007199254740990'],
+    ['INCR', 'd:big'],
+    ['SET', 'd:neg', '-5'],
+    ['DECRBY', 'd:neg', '-10'],
+  ],
+);
+
 /** Sequences run after HELLO 3: nulls, maps, sets and errors in RESP3 form. */
 const RESP3_SEQUENCES: string[][][] = [
   [

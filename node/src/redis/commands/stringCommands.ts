@@ -22,12 +22,12 @@ const ANY_EXPIRE = EX | PX | EXAT | PXAT;
 /** Scratch for MGET results; reused (handlers run one at a time). */
 const mgetScratch: (Entry | undefined)[] = [];
 
-/** Result of parseStringOptions: the flags and the absolute expiry (when an expire option was given). */
+/** Result of parseStringOptions: the flags and the expire option's argument, if any. */
 interface StringOptions {
   flags: number;
-  expiresAt: number;
+  expire: string | undefined;
 }
-const parsed: StringOptions = { flags: 0, expiresAt: 0 };
+const parsed: StringOptions = { flags: 0, expire: undefined };
 
 /**
  * Parses SET / GETEX options from argv[from..argc) as redis-server's
@@ -39,7 +39,6 @@ function parseStringOptions(
   from: number,
   argc: number,
   forSet: boolean,
-  command: string,
 ): StringOptions {
   let flags = 0;
   let expire: string | undefined;
@@ -68,12 +67,15 @@ function parseStringOptions(
     }
   }
   parsed.flags = flags;
-  parsed.expiresAt = 0;
-  if (expire !== undefined) {
-    const unit = flags & (EX | EXAT) ? SECONDS : MILLISECONDS;
-    parsed.expiresAt = expireArg(expire, unit, (flags & (EXAT | PXAT)) !== 0, command, Date.now());
-  }
+  parsed.expire = expire;
   return parsed;
+}
+
+/** The absolute expiry an expire option asks for (redis-server's getExpireMillisecondsOrReply rules). */
+function expiryOf(options: StringOptions, command: string): number {
+  const { flags, expire } = options;
+  const unit = flags & (EX | EXAT) ? SECONDS : MILLISECONDS;
+  return expireArg(expire!, unit, (flags & (EXAT | PXAT)) !== 0, command, Date.now());
 }
 
 function set(c: RedisConnection, argv: readonly string[], argc: number): void {
@@ -83,7 +85,9 @@ function set(c: RedisConnection, argv: readonly string[], argc: number): void {
     c.out.ok();
     return;
   }
-  const { flags, expiresAt } = parseStringOptions(argv, 3, argc, true, 'set');
+  const options = parseStringOptions(argv, 3, argc, true);
+  const flags = options.flags;
+  const expiresAt = flags & ANY_EXPIRE ? expiryOf(options, 'set') : 0;
   const condition =
     flags & NX ? SetCondition.IF_ABSENT : flags & XX ? SetCondition.IF_PRESENT : SetCondition.ALWAYS;
   const expiry = flags & ANY_EXPIRE ? expiresAt : flags & KEEPTTL ? KEEP_TTL : DEFAULT_EXPIRY;
@@ -96,7 +100,8 @@ function set(c: RedisConnection, argv: readonly string[], argc: number): void {
 
 function getex(c: RedisConnection, argv: readonly string[], argc: number): void {
   const ex = c.server.executor;
-  const { flags, expiresAt } = argc > 2 ? parseStringOptions(argv, 2, argc, false, 'getex') : parsed;
+  // As redis-server: options first, then the key (absent: null), then the expire value.
+  const flags = argc > 2 ? parseStringOptions(argv, 2, argc, false).flags : 0;
   const key = argv[1]!;
   const entry = ex.getEntry(c.db, key);
   if (entry === undefined) {
@@ -104,8 +109,9 @@ function getex(c: RedisConnection, argv: readonly string[], argc: number): void 
     return;
   }
   const value = entry.value;
-  if (argc > 2) {
+  if (flags !== 0) {
     if (flags & ANY_EXPIRE) {
+      const expiresAt = expiryOf(parsed, 'getex');
       if (expiresAt <= Date.now()) ex.deleteEntry(c.db, key);
       else ex.expireEntry(c.db, key, expiresAt);
     } else if (flags & PERSIST && entry.expiresAt !== 0) {
