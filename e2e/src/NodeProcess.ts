@@ -10,6 +10,14 @@ export interface StartNodeOptions {
   id?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** Advertised host, also used to reach the node (default 127.0.0.1). */
+  host?: string;
+  /** Interface to bind (default: `host`). */
+  bindHost?: string;
+  /** Host to reach the admin port on, when it differs from `host`. */
+  adminHost?: string;
+  /** Command the node runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec, keeping the pid). */
+  prefix?: string[];
 }
 
 /**
@@ -22,6 +30,9 @@ export class NodeProcess {
   grpcPort = 0;
   adminPort = 0;
   redisPort = 0;
+  gossipPort = 0;
+  host = '127.0.0.1';
+  adminHost = '127.0.0.1';
   exitCode: number | null | undefined = undefined;
   private readonly exited: Promise<number | null>;
 
@@ -43,11 +54,13 @@ export class NodeProcess {
             grpcPort?: number;
             adminPort?: number;
             redisPort?: number;
+            gossipPort?: number;
           };
           if (entry.msg === 'node ready') {
             this.redisPort = entry.redisPort!;
             this.grpcPort = entry.grpcPort!;
             this.adminPort = entry.adminPort!;
+            this.gossipPort = entry.gossipPort ?? 0;
           }
         } catch {
           // not a log line
@@ -65,16 +78,19 @@ export class NodeProcess {
 
   static async start(options: StartNodeOptions = {}): Promise<NodeProcess> {
     const id = options.id ?? `node-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const host = options.host ?? '127.0.0.1';
+    const prefix = options.prefix ?? [];
     const child = spawn(
-      process.execPath,
+      prefix[0] ?? process.execPath,
       [
+        ...(prefix.length > 0 ? [...prefix.slice(1), process.execPath] : []),
         NODE_BIN,
         '--id',
         id,
         '--host',
-        '127.0.0.1',
+        host,
         '--bind-host',
-        '127.0.0.1',
+        options.bindHost ?? host,
         '--grpc-port',
         '0',
         '--admin-port',
@@ -88,6 +104,8 @@ export class NodeProcess {
       { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const node = new NodeProcess(child, id);
+    node.host = host;
+    node.adminHost = options.adminHost ?? host;
     await waitFor(() => node.grpcPort > 0 || node.exitCode !== undefined, {
       timeoutMs: 20_000,
       what: `node ${id} to log "node ready"`,
@@ -101,15 +119,20 @@ export class NodeProcess {
   }
 
   get grpcAddress(): string {
-    return `127.0.0.1:${this.grpcPort}`;
+    return `${this.host}:${this.grpcPort}`;
   }
 
   get redisAddress(): string {
-    return `127.0.0.1:${this.redisPort}`;
+    return `${this.host}:${this.redisPort}`;
+  }
+
+  /** host:port of the gossip (membership) port, for other nodes' `--seeds`. */
+  get gossipAddress(): string {
+    return `${this.host}:${this.gossipPort}`;
   }
 
   get adminUrl(): string {
-    return `http://127.0.0.1:${this.adminPort}`;
+    return `http://${this.adminHost}:${this.adminPort}`;
   }
 
   /** Sends a signal and waits for the exit code. */

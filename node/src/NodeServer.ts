@@ -2,11 +2,15 @@ import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminServer } from './admin/AdminServer.js';
+import { META } from './cluster/ClusterTopology.js';
+import { evenSlotRanges } from './cluster/evenSlotRanges.js';
 import { LocalTopology } from './cluster/LocalTopology.js';
 import type { NodeOptions } from './config/NodeOptions.js';
 import { CacheRegistry } from './engine/CacheRegistry.js';
 import { OperationExecutor } from './engine/OperationExecutor.js';
 import { OperationStats } from './engine/OperationStats.js';
+import { membershipMetrics } from './membership/membershipMetrics.js';
+import { NodeMembership, timingsOf } from './membership/NodeMembership.js';
 import { createNodeMetrics } from './metrics/NodeMetrics.js';
 import { RedisServer } from './redis/RedisServer.js';
 import { HybridLogicalClock, nodeTagOf } from './store/index.js';
@@ -20,6 +24,7 @@ export interface BoundPorts {
   grpcPort: number;
   adminPort: number;
   redisPort: number;
+  gossipPort: number;
 }
 
 /** One running meshcache node: data plane, admin server and background work. */
@@ -28,13 +33,14 @@ export class NodeServer {
   readonly executor: OperationExecutor;
   readonly topology: LocalTopology;
   readonly redis: RedisServer;
+  readonly cluster: NodeMembership;
   private readonly grpcServer: grpc.Server;
   private readonly service: CacheGrpcService;
   private readonly admin: FastifyInstance;
   private readonly startedAt = Date.now();
   private expiryTimer: NodeJS.Timeout | undefined;
   private state: 'starting' | 'serving' | 'stopping' | 'stopped' = 'starting';
-  ports: BoundPorts = { grpcPort: 0, adminPort: 0, redisPort: 0 };
+  ports: BoundPorts = { grpcPort: 0, adminPort: 0, redisPort: 0, gossipPort: 0 };
 
   constructor(
     readonly options: NodeOptions,
@@ -51,9 +57,23 @@ export class NodeServer {
         grpcAddress: `${options.host}:${options.grpcPort}`,
         redisAddress: `${options.host}:${options.redisPort}`,
         adminAddress: `${options.host}:${options.adminPort}`,
-        meshAddress: '',
+        meshAddress: options.meshAddress,
       },
       this.caches,
+    );
+    this.cluster = new NodeMembership(
+      {
+        id: options.id,
+        zone: options.zone,
+        host: options.host,
+        bindHost: options.bindHost,
+        gossipPort: options.gossipPort,
+        seeds: options.seeds,
+        timings: timingsOf(options),
+        // Placeholder placement (one even range per member), committed with each view.
+        payload: (_prev, next) => ({ ranges: evenSlotRanges(next.members.map((m) => m.id)) }),
+      },
+      log.child({ component: 'membership' }),
     );
     this.service = new CacheGrpcService(
       {
@@ -100,12 +120,18 @@ export class NodeServer {
       transport: () => this.service.counters,
       epoch: () => this.topology.epoch,
       redis: this.redis,
+      extra: membershipMetrics(() => this.cluster.current),
     });
     this.admin = createAdminServer({
       registry,
-      ready: () => this.state === 'serving',
+      // Ready once serving as a member of a committed view.
+      ready: () => this.state === 'serving' && this.cluster.current?.isMember === true,
       info: () => this.info(),
       topology: () => this.topology.snapshot(),
+      cluster: {
+        membership: () => this.cluster.current,
+        faults: options.testFaults ? this.cluster.transport.faults : undefined,
+      },
     });
   }
 
@@ -122,12 +148,26 @@ export class NodeServer {
     const address = this.admin.server.address();
     const adminPort = typeof address === 'object' && address !== null ? address.port : o.adminPort;
     const redisPort = await this.redis.listen(o.bindHost, o.redisPort);
-    this.ports = { grpcPort, adminPort, redisPort };
     this.topology.updateSelf({
       grpcAddress: `${o.host}:${grpcPort}`,
       adminAddress: `${o.host}:${adminPort}`,
       redisAddress: `${o.host}:${redisPort}`,
     });
+    const gossipPort = await this.cluster.start({
+      [META.grpc]: `${o.host}:${grpcPort}`,
+      [META.redis]: `${o.host}:${redisPort}`,
+      [META.admin]: `${o.host}:${adminPort}`,
+      ...(o.meshAddress ? { [META.mesh]: o.meshAddress } : {}),
+      ...(o.externalAddress ? { [META.external]: o.externalAddress } : {}),
+    });
+    this.ports = { grpcPort, adminPort, redisPort, gossipPort };
+    const membership = this.cluster.current!;
+    const refresh = () => this.topology.apply(membership.view, (id) => membership.detector.get(id));
+    membership.onView(refresh);
+    membership.onLiveness(refresh);
+    refresh();
+    // Without seeds this node forms its own cluster at once: be a member before saying ready.
+    if (o.seeds.length === 0) await this.cluster.waitForMember(5000);
     this.expiryTimer = setInterval(() => {
       this.caches.activeExpireCycle(ACTIVE_EXPIRY_WORK_PER_CACHE);
     }, o.activeExpiryIntervalMs);
@@ -161,6 +201,7 @@ export class NodeServer {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
     this.log.info({ reason }, 'shutting down');
+    await this.cluster.leave(this.options.leaveTimeoutMs);
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.service.closeStreams();
     const redisClosed = this.redis.close();
@@ -177,6 +218,7 @@ export class NodeServer {
       });
     });
     await redisClosed;
+    await this.cluster.stop();
     await this.admin.close();
     this.state = 'stopped';
     this.log.info('stopped');

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { type ClusterAdminSource, registerClusterRoutes } from '../membership/adminRoutes.js';
 
 export interface AdminSources {
   registry: Registry;
@@ -7,6 +8,8 @@ export interface AdminSources {
   ready: () => boolean;
   info: () => unknown;
   topology: () => unknown;
+  /** Membership views and requests: /v1/cluster/members, /view, /join, /remove. */
+  cluster?: ClusterAdminSource;
 }
 
 /** Admin HTTP: health, readiness, metrics and views of the node. */
@@ -23,5 +26,6 @@ export function createAdminServer(src: AdminSources): FastifyInstance {
   });
   app.get('/v1/info', async () => src.info());
   app.get('/v1/cluster/topology', async () => src.topology());
+  if (src.cluster) registerClusterRoutes(app, src.cluster);
   return app;
 }

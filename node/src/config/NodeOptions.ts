@@ -57,6 +57,37 @@ export interface NodeOptions {
   redisMaxClients: number;
   /** Redis front door: password of the `default` user (Redis requirepass); '' = no AUTH. Never logged. */
   redisPassword: string;
+  /** Address clients outside the cluster use (host:port), advertised as is; '' = none. */
+  externalAddress: string;
+  /** Per-pod DNS name through the mesh (the headless Service's), advertised for hybrid clients; '' = none. */
+  meshAddress: string;
+  /** Membership: time between probes (SWIM period), scaled by the local health multiplier. */
+  probeIntervalMs: number;
+  /** Membership: wait for a direct ack before asking `indirectProbes` others. */
+  probeTimeoutMs: number;
+  /** Membership: members asked to probe a target indirectly. */
+  indirectProbes: number;
+  /** Membership: suspicion timeout once confirmed (up to 10 members; x log10(n) beyond). */
+  suspicionTimeoutMs: number;
+  /** Membership: an unconfirmed suspicion lasts this many times `suspicionTimeoutMs`. */
+  suspicionMaxTimeoutMultiplier: number;
+  /** Membership: how often pending updates are gossiped to `gossipFanout` members. */
+  gossipIntervalMs: number;
+  gossipFanout: number;
+  /** Membership: each update is retransmitted this many times log10(n + 1). */
+  retransmitMultiplier: number;
+  /** Membership: full-state push-pull (TCP) with a random member, scaled beyond 32 members. */
+  pushPullIntervalMs: number;
+  /** Membership: a member DEAD this long is removed from the view. */
+  removeAfterMs: number;
+  /** Membership: how long the first seed looks for an existing cluster before it bootstraps one. */
+  bootstrapSearchMs: number;
+  /** Membership: how often seed DNS names are resolved again. */
+  seedRefreshIntervalMs: number;
+  /** Membership: on SIGTERM, how long to wait for the view without this node. */
+  leaveTimeoutMs: number;
+  /** Tests only: expose the gossip fault hook (drop rate, blocked peers) on the admin API. */
+  testFaults: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -90,5 +121,22 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   redisMaxQueryBufferBytes: 1024 * MIB,
   redisMaxClients: 10_000,
   redisPassword: '',
+  externalAddress: '',
+  meshAddress: '',
+  // Membership timings: see MembershipOptions for how they meet the detection and false-positive goals.
+  probeIntervalMs: 300,
+  probeTimeoutMs: 150,
+  indirectProbes: 3,
+  suspicionTimeoutMs: 2000,
+  suspicionMaxTimeoutMultiplier: 3,
+  gossipIntervalMs: 150,
+  gossipFanout: 3,
+  retransmitMultiplier: 4,
+  pushPullIntervalMs: 15_000,
+  removeAfterMs: 30_000,
+  bootstrapSearchMs: 3000,
+  seedRefreshIntervalMs: 30_000,
+  leaveTimeoutMs: 3000,
+  testFaults: false,
   logLevel: 'info',
 };

@@ -63,11 +63,27 @@ const nodeSchema = z
     redisMaxQueryBufferBytes: byteSize,
     redisMaxClients: positiveInt,
     redisPassword: z.string(),
+    externalAddress: z.string(),
+    meshAddress: z.string(),
+    probeIntervalMs: positiveInt,
+    probeTimeoutMs: positiveInt,
+    indirectProbes: z.number().int('must be an integer').min(0, 'must be >= 0'),
+    suspicionTimeoutMs: positiveInt,
+    suspicionMaxTimeoutMultiplier: z.number().min(1, 'must be at least 1'),
+    gossipIntervalMs: positiveInt,
+    gossipFanout: positiveInt,
+    retransmitMultiplier: positiveInt,
+    pushPullIntervalMs: positiveInt,
+    removeAfterMs: positiveInt,
+    bootstrapSearchMs: positiveInt,
+    seedRefreshIntervalMs: positiveInt,
+    leaveTimeoutMs: positiveInt,
+    testFaults: z.boolean({ error: 'must be true or false' }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   })
   .strict();
 
-type Kind = 'string' | 'int' | 'list' | 'caches';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'caches';
 
 /** Every setting with its kind; flag and environment names derive from the key. */
 const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: string }> = {
@@ -94,6 +110,25 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
     kind: 'string',
     help: 'Redis AUTH password of the default user ("" = none); prefer the env',
   },
+  externalAddress: { kind: 'string', help: 'address for clients outside the cluster, advertised as is' },
+  meshAddress: { kind: 'string', help: 'per-pod DNS name through the mesh, advertised for hybrid clients' },
+  probeIntervalMs: { kind: 'int', help: 'membership probe period, ms' },
+  probeTimeoutMs: { kind: 'int', help: 'direct probe ack timeout before indirect probes, ms' },
+  indirectProbes: { kind: 'int', help: 'members asked to probe indirectly' },
+  suspicionTimeoutMs: { kind: 'int', help: 'confirmed suspicion timeout (x log10(n) beyond 10 members), ms' },
+  suspicionMaxTimeoutMultiplier: { kind: 'int', help: 'unconfirmed suspicion lasts this many timeouts' },
+  gossipIntervalMs: { kind: 'int', help: 'gossip period for pending updates, ms' },
+  gossipFanout: { kind: 'int', help: 'members each gossip round sends to' },
+  retransmitMultiplier: { kind: 'int', help: 'update retransmits = this x log10(n + 1)' },
+  pushPullIntervalMs: { kind: 'int', help: 'full-state push-pull period, ms' },
+  removeAfterMs: { kind: 'int', help: 'a member DEAD this long is removed from the view, ms' },
+  bootstrapSearchMs: {
+    kind: 'int',
+    help: 'first seed searches this long for a cluster before bootstrapping, ms',
+  },
+  seedRefreshIntervalMs: { kind: 'int', help: 'seed DNS re-resolution period, ms' },
+  leaveTimeoutMs: { kind: 'int', help: 'on SIGTERM, wait this long for the view without this node, ms' },
+  testFaults: { kind: 'bool', help: 'tests only: gossip fault hook on the admin API (true/false)' },
   logLevel: { kind: 'string', help: 'fatal, error, warn, info, debug or trace' },
 };
 
@@ -114,6 +149,12 @@ function convert(key: string, kind: Kind, raw: string, source: string): unknown 
       if (!Number.isFinite(size))
         throw new ConfigError(key, `${key} (${source}) must be a number, got "${raw}"`);
       return size;
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (v === 'true' || v === '1' || v === 'yes') return true;
+      if (v === 'false' || v === '0' || v === 'no' || v === '') return false;
+      throw new ConfigError(key, `${key} (${source}) must be true or false, got "${raw}"`);
     }
     case 'list':
       return raw

@@ -24,6 +24,8 @@ export interface NodeMetricsSources {
   };
   epoch: () => number;
   redis?: RedisMetricsSource;
+  /** Subsystem metrics registered as they are (membership). */
+  extra?: CollectedMetric[];
 }
 
 /** Redis front door metrics: connections, commands by name, protocol errors, bytes. */
@@ -211,6 +213,7 @@ export function createNodeMetrics(src: NodeMetricsSources): Registry {
     ]),
   ];
   if (src.redis !== undefined) metrics.push(...redisMetrics(src.redis));
+  if (src.extra !== undefined) metrics.push(...src.extra);
   for (const m of metrics) registry.registerMetric(m as never);
   return registry;
 }

@@ -156,7 +156,10 @@ describe('membership wire codec', () => {
     ['a join of something else', { t: 'join', node: { t: 'dead', id: 'x' }, hops: 0 }, /alive/],
     [
       'a bad liveness',
-      { ...streams[0], members: [{ ...(streams[0] as unknown as { members: object[] }).members[0], state: 'meh' }] },
+      {
+        ...streams[0],
+        members: [{ ...(streams[0] as unknown as { members: object[] }).members[0], state: 'meh' }],
+      },
       /state/,
     ],
     ['an unknown type', { t: 'gossip' }, /unknown stream message type/],

@@ -1,0 +1,161 @@
+// End-to-end: cluster membership with real meshcache-node processes on loopback.
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Cluster, FAST_REMOVAL_ARGS, getJson, postJson } from '../src/Cluster.js';
+import { NodeProcess } from '../src/NodeProcess.js';
+import { waitFor } from '../src/waitFor.js';
+
+const ids = (v: { members: { id: string }[] }) => v.members.map((m) => m.id).sort();
+
+/** pino's `time` of the first log line of `node` matching `match`. */
+function logTime(node: NodeProcess, match: (entry: Record<string, unknown>) => boolean): number | undefined {
+  for (const line of node.logs) {
+    try {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      if (match(e)) return new Date(e['time'] as string | number).getTime();
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
+describe('cluster membership (5 real nodes, one seed)', () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start(5, { args: [...FAST_REMOVAL_ARGS, '--remove-after-ms', '4000'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await c?.stopAll();
+  });
+
+  it('forms one cluster: every node reports the same view, is ready, and serves it as its topology', async () => {
+    const v = await c.waitForAgreement(c.nodes, (x) => x.members.length === 5);
+    expect(ids(v)).toEqual(c.nodes.map((n) => n.id).sort());
+    expect(v.members.map((m) => m.id)[0]).toBe(c.seed.id); // the oldest member decides
+    for (const n of c.nodes) {
+      expect((await fetch(`${n.adminUrl}/readyz`)).status).toBe(200);
+      const topology = await getJson<{
+        epoch: number;
+        members: { id: string; state: number }[];
+        ranges: { start: number; end: number; replicas: string[] }[];
+      }>(`${n.adminUrl}/v1/cluster/topology`);
+      expect(topology.epoch).toBe(v.epoch);
+      expect(topology.members.map((m) => m.id)).toEqual(v.members.map((m) => m.id));
+      // The decider's payload (placeholder placement) is committed with the view: all slots, one owner each.
+      expect(topology.ranges[0]!.start).toBe(0);
+      expect(topology.ranges.at(-1)!.end).toBe(16383);
+      expect(new Set(topology.ranges.flatMap((r) => r.replicas))).toEqual(
+        new Set(v.members.map((m) => m.id)),
+      );
+      const metrics = await (await fetch(`${n.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`meshcache_membership_view_epoch\\{node="${n.id}"\\} ${v.epoch}`));
+      await waitFor(
+        async () =>
+          /meshcache_membership_probes_total\{node="[^"]+"\} [1-9]/.test(
+            await (await fetch(`${n.adminUrl}/metrics`)).text(),
+          ),
+        { what: `${n.id} to probe` },
+      );
+    }
+  }, 60_000);
+
+  it('kill -9: every other node marks the victim DEAD, it stays a member, and is removed after removeAfterMs', async () => {
+    const before = await c.waitForAgreement(c.nodes, (x) => x.members.length === 5);
+    const victim = c.nodes[3]!;
+    const others = c.nodes.filter((n) => n !== victim);
+    await victim.stop('SIGKILL');
+    await waitFor(
+      async () => (await Promise.all(others.map((o) => c.stateOf(o, victim.id)))).every((s) => s === 'dead'),
+      { timeoutMs: 20_000, intervalMs: 50, what: `every node to mark ${victim.id} DEAD` },
+    );
+    // DEAD is liveness, not membership: the view still holds it.
+    const views = await Promise.all(others.map((o) => c.view(o)));
+    for (const v of views) expect(ids(v)).toContain(victim.id);
+    const after = await c.waitForAgreement(others, (x) => !ids(x).includes(victim.id));
+    expect(after.epoch).toBeGreaterThan(before.epoch);
+    expect(after.removed).toEqual([{ id: victim.id, reason: 'dead' }]);
+    // The decider removed it no earlier than removeAfterMs after it marked it DEAD.
+    const decider = others.find((o) => o.id === after.decider)!;
+    const deadAt = logTime(
+      decider,
+      (e) => e['msg'] === 'member state' && e['member'] === victim.id && e['state'] === 'dead',
+    )!;
+    const committedAt = logTime(decider, (e) => e['msg'] === 'view committed' && e['epoch'] === after.epoch)!;
+    expect(committedAt - deadAt).toBeGreaterThanOrEqual(4000);
+  }, 60_000);
+
+  it('brings a node restarted with the same id back ALIVE with a higher incarnation, in its old place', async () => {
+    const before = await c.waitForAgreement(c.running());
+    const node = c.nodes[1]!;
+    const seen = (await c.members(c.seed)).members.find((m) => m.id === node.id)!;
+    await node.stop('SIGKILL');
+    await waitFor(async () => (await c.stateOf(c.seed, node.id)) === 'dead', {
+      timeoutMs: 20_000,
+      what: 'DEAD',
+    });
+    const again = await c.add(1);
+    const v = await c.waitForAgreement(
+      c.running(),
+      (x) => x.members.find((m) => m.id === again.id)?.instance !== seen.instance,
+    );
+    expect(v.members.map((m) => m.id)).toEqual(before.members.map((m) => m.id));
+    const now = (await c.members(c.seed)).members.find((m) => m.id === node.id)!;
+    expect(now.state).toBe('alive');
+    expect(now.incarnation).toBeGreaterThan(seen.incarnation);
+  }, 60_000);
+
+  it('removes a member on an admin request; it stays out until asked to join', async () => {
+    await c.waitForAgreement(c.running());
+    const target = c.nodes[4]!;
+    const res = await postJson(`${c.nodes[2]!.adminUrl}/v1/cluster/remove`, { id: target.id });
+    expect(res.status).toBe(202);
+    expect((await postJson(`${c.nodes[2]!.adminUrl}/v1/cluster/remove`, { id: 'nobody' })).status).toBe(404);
+    const others = c.running().filter((n) => n !== target);
+    const v = await c.waitForAgreement(others, (x) => !ids(x).includes(target.id));
+    expect(v.removed).toEqual([{ id: target.id, reason: 'admin' }]);
+    await waitFor(async () => (await fetch(`${target.adminUrl}/readyz`)).status === 503, {
+      what: 'not ready',
+    });
+    expect((await postJson(`${target.adminUrl}/v1/cluster/join`, {})).status).toBe(202);
+    await c.waitForAgreement(c.running(), (x) => ids(x).includes(target.id));
+    expect((await fetch(`${target.adminUrl}/readyz`)).status).toBe(200);
+  }, 60_000);
+
+  it('SIGTERM: the node leaves gracefully (LEFT) and is removed without waiting removeAfterMs', async () => {
+    await c.waitForAgreement(c.running());
+    const leaver = c.nodes[2]!;
+    const others = c.running().filter((n) => n !== leaver);
+    expect(await leaver.stop('SIGTERM')).toBe(0);
+    const v = await c.waitForAgreement(others, (x) => !ids(x).includes(leaver.id), 3000);
+    expect(v.removed).toEqual([{ id: leaver.id, reason: 'left' }]);
+    expect(await c.stateOf(others[0]!, leaver.id)).toBe('left');
+  }, 60_000);
+
+  it('drops and counts malformed gossip packets and streams without harm', async () => {
+    const node = c.seed;
+    const udp = createSocket('udp4');
+    for (const junk of ['not json', '[{"t":"ping"}]', '{}', 'x'.repeat(3000)]) {
+      await new Promise<void>((r) => udp.send(junk, node.gossipPort, '127.0.0.1', () => r()));
+    }
+    udp.close();
+    await new Promise<void>((resolve) => {
+      const s = connect(node.gossipPort, '127.0.0.1', () => s.end(Buffer.from([0, 0, 0, 5, 1, 2])));
+      s.on('close', () => resolve());
+      s.on('error', () => resolve());
+    });
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`${node.adminUrl}/metrics`)).text();
+        const m = /meshcache_membership_malformed_messages_total\{node="[^"]+"\} (\d+)/.exec(text);
+        return m !== null && Number(m[1]) >= 5;
+      },
+      { what: 'five malformed messages counted' },
+    );
+    expect((await fetch(`${node.adminUrl}/readyz`)).status).toBe(200);
+    await c.waitForAgreement(c.running());
+  }, 60_000);
+});
