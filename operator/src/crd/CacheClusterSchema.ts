@@ -191,7 +191,7 @@ export const specSchema = obj(
         }),
         zoneAware: bool({
           description:
-            'Spread pods across zones (maxSkew 1 over zoneTopologyKey) and tell each node its zone, so replicas land in distinct zones. Default false.',
+            'Spread pods across zones (maxSkew 1 over zoneTopologyKey) and tell each node its zone (from that label on the pod, which Kubernetes copies from the node with pod topology labels, 1.33+), so replicas land in distinct zones. Default false.',
           default: false,
         }),
         zoneTopologyKey: str({
