@@ -16,6 +16,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -181,6 +182,7 @@ async function main(): Promise<void> {
     bare: servers[2].port,
   };
 
+  const loadBefore = loadavg()[0]!;
   const samples: Record<string, number[]> = {};
   const key = (t: Target, p: number, test: Test) => `${t}/P${p}/${test}`;
   try {
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => stop(s.child)));
   }
 
+  const loadAfter = loadavg()[0]!;
   const figure = (t: Target, p: number, test: Test) => median(samples[key(t, p, test)]!);
   const rows: string[][] = [];
   const results: Record<string, unknown> = {};
@@ -245,6 +248,8 @@ async function main(): Promise<void> {
     rows,
   );
   console.log(misses.length === 0 ? '\nall goals met' : `\ngoals missed: ${misses.join(', ')}`);
+  // The servers and redis-benchmark share this machine's cores: other load skews the figures.
+  console.log(`1-minute load average: ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`);
   if (JSON_FILE !== '') {
     writeFileSync(
       JSON_FILE,
@@ -259,6 +264,8 @@ async function main(): Promise<void> {
           rounds: ROUNDS,
           redisVersion,
           nodeVersion: process.version,
+          loadAverageBefore: loadBefore,
+          loadAverageAfter: loadAfter,
           results,
           samples,
         },
