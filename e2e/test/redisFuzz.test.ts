@@ -297,7 +297,7 @@ describe('Redis front door fuzzing', () => {
     expect(await raw.call('SET', 'after-fuzz', 'ok')).toBe('OK');
     expect(await raw.call('GET', 'after-fuzz')).toBe('ok');
     const info = (await raw.call('INFO', 'stats')) as string;
-    expect(Number(/protocol_errors:(\d+)/.exec(info)![1])).toBe(stats.protocolErrors);
+    expect(Number(/protocol_errors:(\d+)/.exec(info)![1])).toBeGreaterThanOrEqual(stats.protocolErrors);
     raw.close();
   }, 120_000);
 });
