@@ -23,6 +23,13 @@ async function errorOf(p: Promise<unknown>): Promise<string> {
   throw new Error('expected an error reply');
 }
 
+/** TTL is whole seconds rounded: allow one second of slack for a slow machine between the write and the read. */
+async function expectTtl(r: Redis, key: string, seconds: number): Promise<void> {
+  const ttl = await r.ttl(key);
+  expect(ttl).toBeLessThanOrEqual(seconds);
+  expect(ttl).toBeGreaterThanOrEqual(seconds - 1);
+}
+
 function metricValue(text: string, name: string, labels: Record<string, string>): number {
   let total = 0;
   for (const line of text.split('\n')) {
@@ -117,7 +124,7 @@ describe('Redis clients against a node', () => {
 
     it('SET with EX, PX, EXAT and PXAT', async () => {
       await io.set('t:ex', 'v', 'EX', 100);
-      expect(await io.ttl('t:ex')).toBe(100);
+      await expectTtl(io, 't:ex', 100);
       await io.set('t:px', 'v', 'PX', 50_000);
       const pttl = await io.pttl('t:px');
       expect(pttl).toBeGreaterThan(49_000);
@@ -136,9 +143,9 @@ describe('Redis clients against a node', () => {
       expect(await io.getex('gx')).toBe('v');
       expect(await io.ttl('gx')).toBe(-1);
       expect(await io.getex('gx', 'EX', 100)).toBe('v');
-      expect(await io.ttl('gx')).toBe(100);
+      await expectTtl(io, 'gx', 100);
       expect(await io.getex('gx', 'PX', 200_000)).toBe('v');
-      expect(await io.ttl('gx')).toBe(200);
+      await expectTtl(io, 'gx', 200);
       expect(await io.getex('gx', 'EXAT', Math.floor(Date.now() / 1000) + 300)).toBe('v');
       expect(Math.abs((await io.ttl('gx')) - 300)).toBeLessThanOrEqual(1);
       expect(await io.getex('gx', 'PXAT', Date.now() + 400_000)).toBe('v');
@@ -185,9 +192,9 @@ describe('Redis clients against a node', () => {
       expect(await io.ttl('e:missing')).toBe(-2);
       expect(await io.pttl('e:missing')).toBe(-2);
       expect(await io.expire('e:k', 100)).toBe(1);
-      expect(await io.ttl('e:k')).toBe(100);
+      await expectTtl(io, 'e:k', 100);
       expect(await io.pexpire('e:k', 150_000)).toBe(1);
-      expect(await io.ttl('e:k')).toBe(150);
+      await expectTtl(io, 'e:k', 150);
       expect(await io.expireat('e:k', Math.floor(Date.now() / 1000) + 250)).toBe(1);
       expect(Math.abs((await io.ttl('e:k')) - 250)).toBeLessThanOrEqual(1);
       expect(await io.pexpireat('e:k', Date.now() + 350_000)).toBe(1);
@@ -213,7 +220,7 @@ describe('Redis clients against a node', () => {
       expect(await io.call('expire', 'x:k', 200, 'GT')).toBe(1);
       expect(await io.call('expire', 'x:k', 300, 'LT')).toBe(0);
       expect(await io.call('expire', 'x:k', 30, 'XX', 'LT')).toBe(1);
-      expect(await io.ttl('x:k')).toBe(30);
+      await expectTtl(io, 'x:k', 30);
       expect(await errorOf(io.call('expire', 'x:k', 10, 'NX', 'XX'))).toBe(
         'ERR NX and XX, GT or LT options at the same time are not compatible',
       );
@@ -227,20 +234,25 @@ describe('Redis clients against a node', () => {
       const infoStat = async (name: string) =>
         Number(new RegExp(`${name}:(\\d+)`).exec(await io.info('stats'))![1]);
       const expiredBefore = await infoStat('expired_keys');
-      await io.set('ttl:lazy', 'v', 'PX', 100);
+      // One round trip: the value is there right after the write, whatever the machine's load.
+      const [[, setOk], [, first]] = (await io
+        .pipeline()
+        .set('ttl:lazy', 'v', 'PX', 300)
+        .get('ttl:lazy')
+        .exec())!;
+      expect([setOk, first]).toEqual(['OK', 'v']);
       await io.set('ttl:pexpire', 'v');
       await io.pexpire('ttl:pexpire', 100);
-      expect(await io.get('ttl:lazy')).toBe('v');
       await waitFor(async () => (await io.get('ttl:lazy')) === null, { what: 'ttl:lazy to expire' });
       await waitFor(async () => (await io.exists('ttl:pexpire')) === 0, { what: 'ttl:pexpire to expire' });
       expect(await io.ttl('ttl:lazy')).toBe(-2);
-      // Keys nobody reads are collected by the active expiry cycle: DBSIZE falls.
+      // Keys nobody reads are collected by the active expiry cycle: DBSIZE (which counts
+      // expired entries not yet collected) falls back to where it was.
       const db = await ioredis({ db: 1 });
+      const sizeBefore = await db.dbsize();
       await db.set('ttl:active:1', 'v', 'PX', 100);
       await db.set('ttl:active:2', 'v', 'PX', 100);
-      const sizeBefore = await db.dbsize();
-      expect(sizeBefore).toBeGreaterThanOrEqual(2);
-      await waitFor(async () => (await db.dbsize()) <= sizeBefore - 2, { what: 'active expiry' });
+      await waitFor(async () => (await db.dbsize()) <= sizeBefore, { what: 'active expiry' });
       expect(await infoStat('expired_keys')).toBeGreaterThanOrEqual(expiredBefore + 4);
     });
   });
