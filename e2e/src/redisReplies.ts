@@ -118,7 +118,7 @@ export function encodeCommand(args: readonly (string | Buffer)[]): Buffer {
  * need what no client library would send.
  */
 export class RawRedisConnection {
-  private received = Buffer.alloc(0);
+  private received: Buffer = Buffer.alloc(0);
   private readonly replies: RespValue[] = [];
   private waiters: (() => void)[] = [];
   closed = false;

@@ -4,7 +4,7 @@
 // the gRPC data plane, which shares the store).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OpType } from '@meshcache/proto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createClient } from 'redis';
 import { NodeProcess } from '../src/NodeProcess.js';
 import { op, RawCacheClient } from '../src/RawCacheClient.js';
@@ -47,7 +47,7 @@ describe('Redis clients against a node', () => {
   let nr: NodeRedis;
   const opened: Redis[] = [];
 
-  const ioredis = async (options: ConstructorParameters<typeof Redis>[0] & object = {}): Promise<Redis> => {
+  const ioredis = async (options: RedisOptions = {}): Promise<Redis> => {
     const r = new Redis({
       host: '127.0.0.1',
       port: node.redisPort,
