@@ -1,11 +1,14 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- reads free-form JSON */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER, FINALIZER } from '../../../src/controller/constants.js';
 import type { Operator } from '../../../src/k8s/Operator.js';
 import type { FakeApiServer } from '../../support/FakeApiServer.js';
 import { makeReady, startFakeApi, startOperator, User, waitFor } from '../../support/operatorHarness.js';
 import { objectProblems } from '../../support/validateObject.js';
+
+// Generous: these tests wait on watches and leases, and CI machines are shared and noisy.
+jest.setTimeout(60_000);
 
 // Controller tests against the in-repo Kubernetes API TEST DOUBLE
 // (operator/test/support/FakeApiServer.ts): no API server can run here. The

@@ -2,13 +2,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseOperatorSettings } from '../../../src/k8s/operatorSettings.js';
 import { runOperator } from '../../../src/k8s/runOperator.js';
 import type { FakeApiServer } from '../../support/FakeApiServer.js';
 import { startFakeApi, User, waitFor } from '../../support/operatorHarness.js';
 import { repoRoot } from '../../support/repoRoot.js';
+
+// Generous: these tests wait on watches and leases, and CI machines are shared and noisy.
+jest.setTimeout(60_000);
 
 // The operator process against the Kubernetes API TEST DOUBLE: endpoints,
 // graceful shutdown, and the compiled binary under SIGTERM.

@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- reads free-form JSON */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { specSchema } from '../../../src/crd/CacheClusterSchema.js';
@@ -8,6 +8,9 @@ import type { Operator } from '../../../src/k8s/Operator.js';
 import type { FakeApiServer } from '../../support/FakeApiServer.js';
 import { makeReady, startFakeApi, startOperator, User, waitFor } from '../../support/operatorHarness.js';
 import { objectProblems } from '../../support/validateObject.js';
+
+// Generous: these tests wait on watches and leases, and CI machines are shared and noisy.
+jest.setTimeout(60_000);
 
 // Every spec field, changed on a live cluster, reaches the objects the operator
 // manages. Runs against the Kubernetes API TEST DOUBLE (FakeApiServer) with the
@@ -287,7 +290,7 @@ describe('update of every spec field (against the API test double)', () => {
     async (_i, _what, step) => {
       const [, patch, check] = step;
       await user.patchSpec(NS, 'c1', patch);
-      await waitFor(`effect of ${JSON.stringify(patch)}`, check, 5_000);
+      await waitFor(`effect of ${JSON.stringify(patch)}`, check, 15_000);
       const objs = [
         sts(),
         get('v1', 'configmaps', 'c1-config'),
