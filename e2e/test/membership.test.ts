@@ -159,3 +159,51 @@ describe('cluster membership (5 real nodes, one seed)', () => {
     await c.waitForAgreement(c.running());
   }, 60_000);
 });
+
+/** Ports free for both UDP and TCP right now (the gossip port needs both). */
+async function freeGossipPorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const udp = createSocket('udp4');
+    const port = await new Promise<number>((r) => udp.bind(0, '127.0.0.1', () => r(udp.address().port)));
+    const { createServer } = await import('node:net');
+    const tcp = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      tcp.once('error', () => r(false));
+      tcp.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) await new Promise<void>((r) => tcp.close(() => r()));
+    await new Promise<void>((r) => udp.close(() => r()));
+    if (ok && !ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}
+
+describe('forming a fresh cluster from a shared seed list', () => {
+  it('forms exactly one cluster when every node starts at once, bootstrapped by the first seed', async () => {
+    const ports = await freeGossipPorts(3);
+    const seeds = ports.map((p) => `127.0.0.1:${p}`);
+    const c = new Cluster({ prefix: `t${process.pid}` });
+    try {
+      const nodes = await Promise.all(
+        [0, 1, 2, 3, 4].map((i) =>
+          NodeProcess.start({
+            id: c.idOf(i),
+            args: ['--seeds', seeds.join(','), ...(i < 3 ? ['--gossip-port', String(ports[i])] : [])],
+          }),
+        ),
+      );
+      c.nodes.push(...nodes);
+      const v = await c.waitForAgreement(nodes, (x) => x.members.length === 5);
+      expect(ids(v)).toEqual(nodes.map((n) => n.id).sort());
+      // One genesis (epoch 1, created alone) in all the logs, by the node at the first seed address.
+      const geneses = nodes.filter((n) =>
+        n.logs.some((l) => l.includes('"msg":"view committed"') && l.includes('"epoch":1,')),
+      );
+      expect(geneses.map((n) => n.gossipAddress)).toEqual([[...seeds].sort()[0]]);
+      expect(v.cluster).toBe(`${geneses[0]!.id}@${v.cluster!.split('@')[1]}`);
+    } finally {
+      await c.stopAll();
+    }
+  }, 60_000);
+});

@@ -3,3 +3,4 @@ export * from './config/NodeOptions.js';
 export * from './config/loadNodeConfig.js';
 export * from './config/ConfigError.js';
 export * from './store/index.js';
+export * as membership from './membership/index.js';

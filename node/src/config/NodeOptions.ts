@@ -131,7 +131,7 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   suspicionMaxTimeoutMultiplier: 3,
   gossipIntervalMs: 150,
   gossipFanout: 3,
-  retransmitMultiplier: 4,
+  retransmitMultiplier: 6,
   pushPullIntervalMs: 15_000,
   removeAfterMs: 30_000,
   bootstrapSearchMs: 3000,

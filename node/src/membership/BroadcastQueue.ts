@@ -63,6 +63,10 @@ export class BroadcastQueue {
     for (const item of moved) (this.buckets[item.transmits] ??= []).push(item);
   }
 
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
   /** Forgets everything about one key. */
   drop(key: string): void {
     const old = this.byKey.get(key);

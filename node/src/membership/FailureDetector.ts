@@ -82,6 +82,13 @@ function sameMeta(a: NodeMeta, b: NodeMeta): boolean {
 export class FailureDetector {
   readonly self: MemberRecord;
   private readonly members = new Map<string, MemberRecord>();
+  /** Ids of members in the (usually few) non-ALIVE states, for quick random picks. */
+  private readonly rare: Record<Exclude<Liveness, 'alive'>, Set<string>> = {
+    suspect: new Set(),
+    dead: new Set(),
+    left: new Set(),
+  };
+
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly pending = new Map<number, ProbeRound | Relay>();
   readonly broadcasts = new BroadcastQueue();
@@ -204,6 +211,12 @@ export class FailureDetector {
 
   /** A random member in one of `states`, other than this node and `except`, or undefined. */
   randomMember(states: readonly Liveness[], except?: string): MemberRecord | undefined {
+    if (!states.includes('alive')) {
+      const ids: string[] = [];
+      for (const s of states)
+        for (const id of this.rare[s as Exclude<Liveness, 'alive'>]) if (id !== except) ids.push(id);
+      return ids.length === 0 ? undefined : this.members.get(ids[randomInt(this.random, ids.length)]!);
+    }
     const list = this.probeList;
     if (list.length === 0) return undefined;
     for (let tries = 0; tries < 8; tries++) {
@@ -322,6 +335,7 @@ export class FailureDetector {
         !this.hooks.keep(id)
       ) {
         this.members.delete(id);
+        this.rare[m.state as Exclude<Liveness, 'alive'>].delete(id);
         this.broadcasts.drop(id);
         this.hooks.reaped(id);
       }
@@ -482,6 +496,7 @@ export class FailureDetector {
       since: this.scheduler.now(),
     };
     this.members.set(m.id, m);
+    if (state !== 'alive') this.rare[state].add(m.id);
     if (state === 'alive' || state === 'suspect') this.live++;
     // Insert at a random place in the probe order so new members are probed soon but not all at once.
     const at = this.probeIndex + randomInt(this.random, this.probeList.length - this.probeIndex + 1);
@@ -496,6 +511,10 @@ export class FailureDetector {
     const isLive = state === 'alive' || state === 'suspect';
     if (wasLive && !isLive) this.live--;
     if (!wasLive && isLive) this.live++;
+    if (m !== this.self) {
+      if (prev !== 'alive') this.rare[prev].delete(m.id);
+      if (state !== 'alive') this.rare[state].add(m.id);
+    }
     m.state = state;
     m.since = this.scheduler.now();
     return prev;
@@ -545,8 +564,18 @@ export class FailureDetector {
     this.hooks.changed(m, prev);
   }
 
+  /**
+   * Someone still accuses an older incarnation of this node: its refutation
+   * did not reach everyone. Send the current one around again.
+   */
+  private reassert(): void {
+    if (!this.leaving && !this.broadcasts.has(this.self.id))
+      this.broadcasts.enqueue(this.self.id, this.aliveMessage());
+  }
+
   onSuspect(msg: SuspectMessage): void {
     const m = this.members.get(msg.id);
+    if (m === this.self && msg.inc < m.inc) return this.reassert();
     if (!m || msg.inc < m.inc) return;
     const s = this.suspicions.get(msg.id);
     if (s) {
@@ -584,6 +613,7 @@ export class FailureDetector {
 
   onDead(msg: DeadMessage): void {
     const m = this.members.get(msg.id);
+    if (m === this.self && msg.inc < m.inc) return this.reassert();
     if (!m || msg.inc < m.inc || m.state === 'dead' || m.state === 'left') return;
     if (m === this.self) {
       if (!this.leaving) this.refute(msg.inc);
@@ -647,6 +677,31 @@ export class FailureDetector {
           break;
       }
     }
+  }
+
+  /**
+   * Starting knowledge without news: records every entry as given, builds the
+   * probe order once and gossips nothing (the simulator starts big clusters so).
+   */
+  preload(entries: readonly MemberEntry[]): void {
+    const now = this.scheduler.now();
+    for (const e of entries) {
+      if (e.id === this.self.id || this.members.has(e.id)) continue;
+      const m: MemberRecord = {
+        id: e.id,
+        inst: e.inst,
+        addr: e.addr,
+        zone: e.zone,
+        meta: e.meta,
+        inc: e.inc,
+        state: e.state,
+        since: now,
+      };
+      this.members.set(e.id, m);
+      if (e.state !== 'alive') this.rare[e.state].add(e.id);
+      if (e.state === 'alive' || e.state === 'suspect') this.live++;
+    }
+    this.resetProbeList();
   }
 
   /** Records a node known only from a view (nothing heard yet) as DEAD until it is heard from. */

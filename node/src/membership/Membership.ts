@@ -82,6 +82,9 @@ export class Membership {
   private seedsResolved = false;
   private searchStartedAt = 0;
   private readonly seedAnswers = new Map<string, boolean>();
+  /** Which node answered at each seed address (learned from push-pulls). */
+  private readonly seedIds = new Map<string, string>();
+  private reconnects = 0;
   private joinAttempt = 0;
   private wantJoin: boolean;
   private joinTimer: Timer | undefined;
@@ -106,6 +109,7 @@ export class Membership {
       {
         sendPacket: (to, msgs) => env.transport.sendPacket(to, msgs),
         changed: (record, prev) => {
+          if (this.seedAddrs.includes(record.addr)) this.seedIds.set(record.addr, record.id);
           for (const l of this.livenessListeners) l(record, prev);
         },
         reaped: () => undefined,
@@ -324,7 +328,10 @@ export class Membership {
 
   private onPushPull(msg: PushPullMessage): void {
     this.detector.merge(msg.members);
-    if (!this.view && this.seedAddrs.includes(msg.src)) this.seedAnswers.set(msg.src, msg.view !== null);
+    if (this.seedAddrs.includes(msg.src)) {
+      this.seedIds.set(msg.src, msg.from);
+      if (!this.view) this.seedAnswers.set(msg.src, msg.view !== null);
+    }
     if (msg.view) this.protocol.adopt(msg.view);
     if (msg.reply) {
       this.sendStream(msg.src, {
@@ -425,10 +432,35 @@ export class Membership {
   private reconnect(): void {
     const dead = this.detector.randomMember(['dead']);
     if (dead) this.pushPull(dead.addr, false);
-    if (!this.view) return;
-    const live = new Set<string>();
-    for (const r of this.detector.all()) if (r.state === 'alive' || r.state === 'suspect') live.add(r.addr);
-    const seeds = this.otherSeeds().filter((a) => !live.has(a));
-    if (seeds.length > 0) this.pushPull(seeds[Math.floor(this.env.random.next() * seeds.length)]!, false);
+    // Every tenth round: a seed that is not a live member may have formed a cluster of its own.
+    if (!this.view || ++this.reconnects % 10 !== 0) return;
+    const seeds = this.otherSeeds();
+    if (seeds.length === 0) return;
+    const seed = seeds[Math.floor(this.env.random.next() * seeds.length)]!;
+    const id = this.seedIds.get(seed);
+    const known = id === undefined ? undefined : this.detector.get(id);
+    if (!known || known.addr !== seed || (known.state !== 'alive' && known.state !== 'suspect')) {
+      // A light push: this node and its view, no reply needed (a seed on its own adopts the larger lineage).
+      const self = this.detector.self;
+      this.sendStream(seed, {
+        t: 'pp',
+        from: this.self.id,
+        src: this.self.addr,
+        reply: false,
+        join: false,
+        members: [
+          {
+            id: self.id,
+            inst: self.inst,
+            addr: self.addr,
+            zone: self.zone,
+            meta: self.meta,
+            inc: self.inc,
+            state: self.state,
+          },
+        ],
+        view: this.view,
+      });
+    }
   }
 }

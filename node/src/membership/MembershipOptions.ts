@@ -73,7 +73,7 @@ export const DEFAULT_MEMBERSHIP_TIMINGS: MembershipTimings = {
   stallThresholdMs: 500,
   gossipIntervalMs: 150,
   gossipFanout: 3,
-  retransmitMultiplier: 4,
+  retransmitMultiplier: 6,
   pushPullIntervalMs: 15_000,
   reconnectIntervalMs: 3000,
   deadReapMs: 60_000,

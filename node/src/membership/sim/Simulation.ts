@@ -400,10 +400,9 @@ export class Simulation {
     const entries = members.map((m) => ({ ...m, inc: 1, state: 'alive' as const }));
     for (const node of this.nodes) {
       this.start(node.index, (m) => {
-        m.detector.merge(entries);
+        m.detector.preload(entries);
         m.protocol.adopt(view);
         // Starting knowledge is not news: nothing to gossip.
-        for (const e of entries) m.detector.broadcasts.drop(e.id);
         m.detector.broadcasts.drop('\u0000epoch');
       });
     }
