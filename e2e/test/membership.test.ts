@@ -2,8 +2,10 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MemberState, type Topology } from '@meshcache/proto';
 import { Cluster, FAST_REMOVAL_ARGS, getJson, postJson } from '../src/Cluster.js';
 import { NodeProcess } from '../src/NodeProcess.js';
+import { RawCacheClient } from '../src/RawCacheClient.js';
 import { waitFor } from '../src/waitFor.js';
 
 const ids = (v: { members: { id: string }[] }) => v.members.map((m) => m.id).sort();
@@ -67,6 +69,13 @@ describe('cluster membership (5 real nodes, one seed)', () => {
     const before = await c.waitForAgreement(c.nodes, (x) => x.members.length === 5);
     const victim = c.nodes[3]!;
     const others = c.nodes.filter((n) => n !== victim);
+    // A client watching the topology sees liveness and the new view pushed.
+    const client = new RawCacheClient(c.seed.grpcAddress);
+    const pushed: Topology[] = [];
+    const watch = client.watchTopology(0);
+    watch.on('data', (t: Topology) => pushed.push(t));
+    watch.on('error', () => undefined);
+    await waitFor(() => pushed.length > 0, { what: 'the first topology' });
     await victim.stop('SIGKILL');
     await waitFor(
       async () => (await Promise.all(others.map((o) => c.stateOf(o, victim.id)))).every((s) => s === 'dead'),
@@ -86,6 +95,16 @@ describe('cluster membership (5 real nodes, one seed)', () => {
     )!;
     const committedAt = logTime(decider, (e) => e['msg'] === 'view committed' && e['epoch'] === after.epoch)!;
     expect(committedAt - deadAt).toBeGreaterThanOrEqual(4000);
+    await waitFor(() => pushed.some((t) => t.epoch === after.epoch), { what: 'the new view pushed' });
+    watch.cancel();
+    const deadPush = pushed.find(
+      (t) => t.members.find((m) => m.id === victim.id)?.state === MemberState.DEAD,
+    );
+    expect(deadPush?.epoch).toBe(before.epoch);
+    expect(pushed.at(-1)!.members.map((m) => m.id)).not.toContain(victim.id);
+    // Every reply carries the epoch the node holds.
+    expect((await client.ping()).epoch).toBe(after.epoch);
+    client.close();
   }, 60_000);
 
   it('brings a node restarted with the same id back ALIVE with a higher incarnation, in its old place', async () => {

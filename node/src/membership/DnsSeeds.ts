@@ -21,6 +21,10 @@ export class DnsSeeds implements SeedResolver {
     private readonly onError: (seed: string, err: unknown) => void = () => undefined,
   ) {}
 
+  get configured(): number {
+    return this.seeds.length;
+  }
+
   static parse(seed: string, defaultPort: number): { host: string; port: number } {
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(seed);
     if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaultPort };

@@ -397,14 +397,15 @@ export class Membership {
       }
     } else {
       if (!this.wantJoin) return;
-      const others = this.otherSeeds();
-      if (others.length === 0) {
+      if (this.env.seeds.configured === 0) {
         this.protocol.bootstrap();
         return;
       }
-      for (const a of others) this.pushPull(a, true);
+      for (const a of this.otherSeeds()) this.pushPull(a, true);
       this.maybeBootstrap();
       if (this.view) return;
+      // Not joined yet: resolve the seeds again for the next attempt (DNS names fill in as pods start).
+      this.env.seeds.resolve((addrs) => this.setSeeds(addrs));
     }
     const t = this.timings;
     const delay = Math.min(t.joinBackoffMaxMs, t.joinBackoffMinMs * 2 ** Math.min(this.joinAttempt, 16));

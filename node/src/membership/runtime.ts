@@ -34,6 +34,12 @@ export interface Transport<P, S> {
 
 /** Resolves the configured seeds into gossip addresses (static list or DNS names). */
 export interface SeedResolver {
+  /**
+   * How many seeds are configured. With none a node forms its own cluster at
+   * once; with some that resolve to nothing yet (a headless Service before its
+   * pods have addresses), it waits and resolves again.
+   */
+  readonly configured: number;
   resolve(done: (addresses: string[]) => void): void;
 }
 

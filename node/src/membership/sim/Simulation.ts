@@ -3,7 +3,7 @@ import type { MemberRecord } from '../FailureDetector.js';
 import { Membership } from '../Membership.js';
 import { DEFAULT_MEMBERSHIP_TIMINGS, type MembershipTimings } from '../MembershipOptions.js';
 import type { Ballot, GossipMessage, Liveness, StreamMessage, View } from '../messages.js';
-import type { Scheduler, Timer } from '../runtime.js';
+import type { Scheduler, SeedResolver, Timer } from '../runtime.js';
 import { SeededRandom } from '../SeededRandom.js';
 import { StaticSeeds } from '../StaticSeeds.js';
 import { majority, membersById, viewFingerprint } from '../View.js';
@@ -25,6 +25,8 @@ export interface SimulationOptions {
   /** Start as one formed cluster (everyone knows everyone, one committed view) instead of joining. */
   preformed?: boolean;
   payload?: PayloadHook;
+  /** Each node's seed resolver (default: the first `seeds` addresses, static). */
+  resolver?: (node: SimNode, sim: Simulation) => SeedResolver;
 }
 
 function viewKey(view: View): string {
@@ -357,7 +359,7 @@ export class Simulation {
         scheduler: this.schedulerFor(node),
         random: this.nodeRandom.fork(),
         transport: this.transportFor(node),
-        seeds: new StaticSeeds(this.seedAddrs),
+        seeds: this.options.resolver?.(node, this) ?? new StaticSeeds(this.seedAddrs),
         payload: this.options.payload,
         observer: this.observer,
       },

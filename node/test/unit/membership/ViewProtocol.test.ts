@@ -161,6 +161,46 @@ describe('committed views (simulated network)', () => {
     expect(membersById(v).get('n2')!.inst).toBe(sim.nodes[2]!.inst);
   });
 
+  it('waits while configured seeds resolve to nothing, then forms one cluster (a headless Service filling in)', () => {
+    for (let seed = 0; seed < 30; seed++) {
+      const sim = new Simulation({
+        nodes: 5,
+        seed,
+        timings: FAST_TIMINGS,
+        // DNS: nothing until 3 s, then every address (publishNotReadyAddresses).
+        resolver: (_node, s) => ({
+          configured: 1,
+          resolve: (done) => done(s.now < 3000 ? [] : s.nodes.map((n) => n.addr)),
+        }),
+      });
+      sim.startAll(1000);
+      sim.run(2900);
+      expect(sim.genesisCount).toBe(0);
+      expect(sim.runUntil(() => sim.converged(), 60_000, 200)).toBe(true);
+      expect(sim.genesisCount).toBe(1);
+      expect(sim.violations).toEqual([]);
+    }
+  });
+
+  it('ends in one cluster even when nodes resolve different seed sets while pods appear', () => {
+    for (let seed = 0; seed < 30; seed++) {
+      const sim = new Simulation({
+        nodes: 6,
+        seed,
+        timings: FAST_TIMINGS,
+        // Each node sees the pods started so far (in DNS order), so "the first seed" differs between nodes.
+        resolver: (_node, s) => ({
+          configured: 1,
+          resolve: (done) => done(s.running().map((n) => n.addr)),
+        }),
+      });
+      sim.startAll(4000);
+      sim.run(4000);
+      expect(sim.runUntil(() => sim.converged(), 90_000, 200)).toBe(true);
+      expect(sim.violations).toEqual([]);
+    }
+  });
+
   it('merges a cluster a restarted seed formed alone into the larger one', () => {
     const sim = new Simulation({ nodes: 4, seed: 17, seeds: 1, timings: FAST_TIMINGS });
     sim.startAll();
