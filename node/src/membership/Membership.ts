@@ -85,6 +85,8 @@ export class Membership {
   /** Which node answered at each seed address (learned from push-pulls). */
   private readonly seedIds = new Map<string, string>();
   private reconnects = 0;
+  /** Seeds given to requestJoin (kept across re-resolution of the configured ones). */
+  private readonly extraSeeds = new Set<string>();
   private joinAttempt = 0;
   private wantJoin: boolean;
   private joinTimer: Timer | undefined;
@@ -217,7 +219,10 @@ export class Membership {
   /** Joins (again) the cluster reachable at `addresses`, or through the seeds. */
   requestJoin(addresses?: string[]): void {
     this.wantJoin = true;
-    if (addresses && addresses.length > 0) this.setSeeds([...new Set([...this.seedAddrs, ...addresses])]);
+    if (addresses && addresses.length > 0) {
+      for (const a of addresses) this.extraSeeds.add(a);
+      this.setSeeds(this.seedAddrs);
+    }
     this.joinAttempt = 0;
     this.joinTimer?.cancel();
     this.joinStep();
@@ -372,7 +377,7 @@ export class Membership {
   }
 
   private setSeeds(addrs: string[]): void {
-    this.seedAddrs = [...new Set(addrs)].sort();
+    this.seedAddrs = [...new Set([...addrs, ...this.extraSeeds])].sort();
     this.seedsResolved = true;
   }
 
