@@ -103,6 +103,12 @@ export const ARENA_FIXED_BYTES = 4096;
  * work is bounded even when every item has been read recently.
  */
 export const ARENA_MAX_KEEPING_RECLAIMS = 64;
+/**
+ * Longest run of segments a compaction packs into one fewer: 4, so holes are
+ * compacted while a run is at most ~3/4 live (copying at most 3 segments to
+ * free one); denser data is evicted instead.
+ */
+export const ARENA_MAX_COMPACT_RUN = 4;
 
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new Error('ArenaStore assumes a little-endian machine');
@@ -127,8 +133,8 @@ export class ArenaStore {
   readonly stats: CacheStoreStats = { hits: 0, misses: 0, evictions: 0, expirations: 0, sets: 0, deletes: 0 };
   /** Reclaims that evicted a whole segment because a write hit ARENA_MAX_KEEPING_RECLAIMS. */
   forcedReclaims = 0;
-  /** Merges (compactions that freed segments without evicting). */
-  merges = 0;
+  /** Compactions (runs of segments packed to free space without evicting). */
+  compactions = 0;
 
   private readonly pool: SegmentPool;
   private readonly index = new ArenaIndex();
@@ -141,6 +147,8 @@ export class ArenaStore {
   private readonly queueItems = new Int32Array(ARENA_QUEUES);
   /** Large items removed since the last write: released then, so their handles stay readable. */
   private readonly pendingLarge: number[] = [];
+  /** Segment ids of the run being compacted. */
+  private readonly run = new Int32Array(ARENA_MAX_COMPACT_RUN);
   /** An item a reclaim must keep (an LRU hit being moved); updated if moved. */
   private pinned = -1;
 
@@ -506,8 +514,25 @@ export class ArenaStore {
       writer = node ?? this.clock.nodeTag;
     }
 
-    // Grow what may need growing first (each growth makes room, which may reclaim).
-    this.releasePendingLarge();
+    const h = hashKey(key, keyOffset, keyLen, this.words);
+    const p = this.find(h, keyLen);
+    let q: number;
+    let freqBits = 0;
+    if (p >= 0) {
+      // An overwrite keeps its item's queue and access counter. The old item
+      // leaves now (its bytes stay until its segment is reclaimed), so making
+      // room below can never count it as an eviction.
+      const old = this.index.slots[p + 1]!;
+      q = this.pool.queueOf[old >>> this.unitBits]!;
+      freqBits = this.segI32[old >>> this.unitBits]![((old & this.unitMask) << 1) + I32_META]! & FREQ_MASK;
+      this.removeAt(p);
+    } else {
+      q = this.policy.admit(h, this.queueItems[ARENA_MAIN]!);
+    }
+    this.releasePendingLarge(); // including the old item's, if it was large
+
+    // Grow what needs growing, then reserve the item's place (both may reclaim;
+    // neither touches the key words hashed above).
     this.prepareGrowth(expiresAt !== 0);
     let largeId = -1;
     if (!inline) {
@@ -517,21 +542,8 @@ export class ArenaStore {
       copyBytes(key, keyOffset, keyLen, bytes, 0);
       copyBytes(value, valueOffset, valueLen, bytes, keyLen);
     }
-
-    const h = hashKey(key, keyOffset, keyLen, this.words);
-    let p = this.find(h, keyLen);
-    let q: number;
-    let freqBits = 0;
-    if (p >= 0) {
-      // An overwrite keeps its item's queue and access counter.
-      const old = this.index.slots[p + 1]!;
-      q = this.pool.queueOf[old >>> this.unitBits]!;
-      freqBits = this.segI32[old >>> this.unitBits]![((old & this.unitMask) << 1) + I32_META]! & FREQ_MASK;
-    } else {
-      q = this.policy.admit(h, this.queueItems[ARENA_MAIN]!);
-    }
     const size = inline ? smallItemBytes(keyLen, valueLen) : LARGE_STUB_BYTES;
-    const ref = this.append(size, q); // may reclaim, moving or evicting this key's old item
+    const ref = this.append(size, q); // may reclaim
 
     const seg = ref >>> this.unitBits;
     const u = ref & this.unitMask;
@@ -556,13 +568,7 @@ export class ArenaStore {
     }
     this.queueItems[q]++;
 
-    p = this.find(h, keyLen);
-    if (p >= 0) {
-      this.unlink(this.index.slots[p + 1]!);
-      this.index.slots[p + 1] = ref;
-    } else {
-      this.index.insertAt(~p, h, ref);
-    }
+    this.index.insertAt(~this.find(h, keyLen), h, ref);
     if (expiresAt !== 0) i32[base + I32_TTL_INDEX] = this.ttl.add(ref);
     this.stats.sets++;
     return ref;
@@ -899,7 +905,7 @@ export class ArenaStore {
     const index = this.index;
     const ub = this.unitBits;
     const q = policy.victimQueue(pool);
-    if (this.tryMerge(q)) return;
+    for (let i = 0; i < ARENA_QUEUES; i++) if (this.compact((q + i) % ARENA_QUEUES)) return;
     if (force) this.forcedReclaims++;
     const v = pool.popOldest(q);
     const i32 = this.segI32[v]!;
@@ -960,36 +966,42 @@ export class ArenaStore {
   }
 
   /**
-   * Compaction without eviction, as Segcache merges: if the live items of the
-   * k >= 2 oldest segments of queue `q` fit in one segment, copies them, in
-   * order, into one segment that takes their place at the tail, freeing k - 1
-   * segments. Order is kept exactly (so LRU stays exact), and holes left by
-   * overwrites, deletes and moves cost copying instead of evictions. Expired
-   * items are dropped on the way. False when no merge applies.
+   * Compaction instead of eviction: finds the oldest run of k consecutive
+   * segments (2 <= k <= ARENA_MAX_COMPACT_RUN, not a head) of queue `q` whose
+   * live items fit in k - 1 segments (with room for packing losses), slides
+   * those items down in order, in place, and frees what is left (at least
+   * one segment). The log order is kept exactly (LRU stays exact; FIFO queues
+   * stay FIFO), so holes left by overwrites, deletes, expiry and LRU moves cost
+   * copying rather than evictions while the live data is sparse. Expired
+   * items are dropped on the way. False when no run qualifies.
    */
-  private tryMerge(q: number): boolean {
+  private compact(q: number): boolean {
     const pool = this.pool;
     const head = pool.head[q]!;
-    let total = 0;
+    const usable = this.segmentBytes - this.largeThreshold; // an item never spans segments
+    const run = this.run;
     let k = 0;
-    for (let s = pool.tail[q]!; s >= 0 && s !== head; s = pool.nextOf(s)) {
-      const live = pool.live[s]!;
-      if (total + live > this.segmentBytes) break;
-      total += live;
-      k++;
+    for (let s = pool.tail[q]!; s >= 0 && s !== head && k === 0; s = pool.nextOf(s)) {
+      let live = 0;
+      let t = s;
+      for (let n = 1; n <= ARENA_MAX_COMPACT_RUN && t >= 0 && t !== head; n++, t = pool.nextOf(t)) {
+        live += pool.live[t]!;
+        run[n - 1] = t;
+        if (n >= 2 && live <= (n - 1) * usable) {
+          k = n;
+          break;
+        }
+      }
     }
-    if (k < 2) return false;
-    let c = pool.popFree();
-    if (c < 0) {
-      if (!pool.canAllocate || this.usedBytes + pool.segmentCost > this.maxMemoryBytes) return false;
-      c = pool.allocate();
-    }
+    if (k === 0) return false;
+
     const ub = this.unitBits;
     const index = this.index;
-    let fill = 0;
+    let w = 0; // run position being written
+    let wOff = 0;
     let now = -1;
-    for (let i = 0; i < k; i++) {
-      const v = pool.popOldest(q);
+    for (let r = 0; r < k; r++) {
+      const v = run[r]!;
       const i32 = this.segI32[v]!;
       const f64 = this.segF64[v]!;
       const end = pool.fill[v]!;
@@ -1001,7 +1013,7 @@ export class ArenaStore {
           const ref = (v << ub) | (off >>> 3);
           const p = index.positionOf(this.storedHash(i32, base, meta), ref);
           const expiresAt = f64[off >>> 3]!;
-          if (expiresAt !== 0 && expiresAt <= (now < 0 ? (now = this.now()) : now) && ref !== this.pinned) {
+          if (expiresAt !== 0 && ref !== this.pinned && expiresAt <= (now < 0 ? (now = this.now()) : now)) {
             index.removeAt(p);
             const ttlIndex = i32[base + I32_TTL_INDEX]!;
             if (ttlIndex >= 0) this.untrack(ttlIndex);
@@ -1009,23 +1021,32 @@ export class ArenaStore {
             this.queueItems[q]--;
             this.stats.expirations++;
           } else {
-            const to = (c << ub) | (fill >>> 3);
-            this.copyItem(ref, to, size);
-            fill += size;
-            index.slots[p + 1] = to;
-            const ttlIndex = i32[base + I32_TTL_INDEX]!;
-            if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
-            if (ref === this.pinned) this.pinned = to;
+            if (wOff + size > this.segmentBytes) {
+              pool.fill[run[w]!] = wOff;
+              pool.live[run[w]!] = wOff;
+              w++;
+              wOff = 0;
+            }
+            const to = (run[w]! << ub) | (wOff >>> 3);
+            if (to !== ref) {
+              const ttlIndex = i32[base + I32_TTL_INDEX]!; // read before the copy may overwrite it
+              this.copyItem(ref, to, size);
+              index.slots[p + 1] = to;
+              if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
+              if (ref === this.pinned) this.pinned = to;
+            }
+            wOff += size;
           }
         }
         off += size;
       }
-      pool.pushFree(v);
     }
-    pool.fill[c] = fill;
-    pool.live[c] = fill;
-    pool.pushOldest(q, c);
-    this.merges++;
+    pool.fill[run[w]!] = wOff;
+    pool.live[run[w]!] = wOff;
+    const freed = k - 1 - w;
+    pool.unlinkAfter(q, run[w]!, freed);
+    for (let i = w + 1; i < k; i++) pool.pushFree(run[i]!);
+    this.compactions++;
     return true;
   }
 

@@ -150,14 +150,18 @@ export class SegmentPool {
     this.segments[q]++;
   }
 
-  /** Makes a segment the tail (oldest) of queue `q` (a merge puts its result where its sources were). */
-  pushOldest(q: number, id: number): void {
-    this.queueOf[id] = q;
-    const t = this.tail[q]!;
-    this.next[id] = t;
-    if (t < 0) this.head[q] = id;
-    this.tail[q] = id;
-    this.segments[q]++;
+  /**
+   * Unlinks the `count` segments that follow `keep` in queue `q` (none of them
+   * the head); the caller frees them.
+   */
+  unlinkAfter(q: number, keep: number, count: number): void {
+    let last = keep;
+    for (let i = 0; i < count; i++) {
+      last = this.next[last]!;
+      this.queueOf[last] = -1;
+    }
+    this.next[keep] = this.next[last]!;
+    this.segments[q] -= count;
   }
 
   /** The next newer segment of the same queue, -1 at the head. */
