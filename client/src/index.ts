@@ -41,3 +41,14 @@ export type { RetryPolicy, RetryCandidate } from './policies/RetryPolicy.js';
 export { IdempotentRetryPolicy } from './policies/IdempotentRetryPolicy.js';
 
 export type { ConnectionState } from './transport/NodeConnection.js';
+
+export {
+  keySlot,
+  keySlotLatin1,
+  commonSlot,
+  SlotTable,
+  SlotTableError,
+  Placement,
+  type PlacementJson,
+  type PlacementTableJson,
+} from './placement/index.js';
