@@ -66,6 +66,15 @@ export class ArenaIndex {
     }
   }
 
+  /** The first free position of a probe for `hash` (where an absent key goes). */
+  freePosition(hash: number): number {
+    const slots = this.slots;
+    const mask = this.posMask;
+    let p = (hash << 1) & mask;
+    while (slots[p + 1] !== EMPTY) p = (p + 2) & mask;
+    return p;
+  }
+
   /** Fills the free position `p` (from a failed probe). The caller ensured !full. */
   insertAt(p: number, hash: number, ref: number): void {
     this.slots[p] = hash;

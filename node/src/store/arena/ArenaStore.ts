@@ -1,50 +1,68 @@
 /**
  * ArenaStore: one named cache whose keys, values and metadata live outside the
  * V8 heap, in a few large Buffers, so the garbage collector sees a handful of
- * objects (three per segment) whatever the entry count.
+ * objects (three per segment, a dozen per store) whatever the entry count.
  *
- * Data layout: a log of fixed-size segments (Segcache-style), not a slab
- * allocator. Items are appended to the head segment of a FIFO queue of
- * segments; when memory is needed the oldest segment of a queue is reclaimed
- * whole: each live item in it is evicted or re-appended at a head, as the
- * policy says, and the segment is reused. Why a log rather than slabs:
+ * DATA: a log of fixed-size segments (Segcache-style), not a slab allocator.
+ * Items are appended to the head segment of a FIFO queue of segments; when
+ * memory is needed, a segment is reclaimed whole. Why a log rather than slabs:
  * - S3-FIFO is FIFO queues with reinsertion, and LRU is a log with re-append
- *   on access, so both policies are the log's own order: no per-item links.
- * - Allocation is a pointer bump, there is no fragmentation between size
- *   classes (a slab allocator's classic failure when value sizes drift), and
- *   holes left by overwrites and deletes are reclaimed with their segment.
- * - The cost: a hole holds memory until its segment is reclaimed, and a
- *   reclaim decides a segment's worth of items at once.
+ *   on access, so each policy is the log's own order: no per-item links.
+ * - Allocation is a pointer bump; there is no fragmentation between size
+ *   classes (slab allocators' classic failure when value sizes drift, which
+ *   needs rebalancing); holes left by overwrites, deletes, expiry and moves
+ *   are reclaimed with their segment.
+ * - The costs: a hole holds memory until its segment is compacted or
+ *   reclaimed, and eviction decides a segment's worth of items at a time.
+ * Reclaiming (when a write needs a segment and the budget has none): first
+ * compaction: the oldest run of 2-8 consecutive segments of a queue whose
+ * live items fit in one segment fewer is packed in place, in order (nothing
+ * evicted, order kept); otherwise the oldest segment of the queue the policy
+ * names is reclaimed: each live item is evicted, or re-appended at a head
+ * (S3-FIFO's reinsertion), as the policy says. Expired items are dropped
+ * (counted as expirations) whenever a reclaim or compaction meets them.
  *
  * Segments are 1/64 of the budget, as a power of two between 4 KiB and
  * 1 MiB, allocated lazily (a small cache never holds more than it has used).
- * An item (see itemLayout.ts) is a 32-byte header (expiry, HLC version, node
- * tag, value length, TTL-array position, key length, flags, 2-bit access
- * counter), the key and the value, padded to 8 bytes. An item over 1/8 of a
- * segment is large: its key and value get a Buffer of their own (LargeValues),
- * counted in the budget, and a 40-byte stub in the log stands in for it.
+ * An item (itemLayout.ts) is a 32-byte header (expiry, HLC version, node tag,
+ * value length, TTL-array position, key length, flags incl. a reserved
+ * tombstone bit, 2-bit access counter), the key and the value, padded to 8
+ * bytes. An item over 1/8 of a segment is LARGE: its key and value get a
+ * Buffer of their own (LargeValues), charged to the budget with its object
+ * cost, and a 40-byte stub in the log stands in for it in index, TTL array
+ * and policy.
  *
- * Index: open addressing over an Int32Array of [hash, ref] pairs (ArenaIndex),
- * at most 80% full, doubling. Keys are hashed by keyHash.ts, which leaves the
- * key's words in a scratch array so a candidate is compared four bytes at a
- * time. TTLs: the items with one are listed in a dense Int32Array (TtlRefs)
- * that active expiry samples in O(1), Redis-style.
+ * INDEX: open addressing over an Int32Array of [hash, ref] pairs (ArenaIndex),
+ * at most 80% full, doubling (the doubling is made room for first). Keys are
+ * hashed by keyHash.ts, which leaves the key's words in a scratch array, so a
+ * candidate (stored hash equal) is compared four bytes at a time. TTL: the
+ * items with one are listed in a dense Int32Array (TtlRefs) that active expiry
+ * samples in O(1), Redis-style.
  *
- * Budget: `maxMemoryBytes` bounds everything the store allocates: segments
- * (with a measured per-segment object cost), the index, the TTL array, the
- * policy's ghost, large items, the scratch words and the per-segment
- * metadata. Every growth first makes room (releasing free segments, then
- * reclaiming), so `usedBytes` never exceeds the budget after any call.
+ * BUDGET: `maxMemoryBytes` bounds everything the store allocates: segments
+ * (with their measured object cost), the index, the TTL array, the policy's
+ * ghost, large items, the scratch words, per-segment metadata and a fixed
+ * part for the store's objects. Every growth makes room first (releasing free
+ * segments, then reclaiming), so `usedBytes` is never above the budget after
+ * any call, and it is what the store holds, not an estimate per entry.
  *
  * HANDLES. get, peek and set return a handle (a non-negative number; -1 is a
  * miss): the item's position in the log. A handle is valid until the next
  * MUTATION of the same store: set, setExpiry, delete, activeExpireCycle,
  * clear, and get() under LRU (an LRU hit re-appends the item, which may
- * reclaim a segment). Read what you need (copyValue, valueBuffer, hlcOf ...)
- * before the next mutating call. Deletes and expiry never move or overwrite
- * bytes, so a handle taken just before delete() still reads the removed
- * value until the next set (GETDEL); segments are only reused by set, LRU
- * get, setExpiry and clear. A stale handle reads garbage, silently.
+ * reclaim a segment; under S3-FIFO a get only bumps a counter). Read what you
+ * need (copyValue, valueBuffer, hlcOf ...) before the next mutating call.
+ * Deletes and expiry never move or overwrite bytes, so a handle taken just
+ * before delete() still reads the removed value until the next set (GETDEL);
+ * segments are reused only by set, LRU get, setExpiry and clear. A stale
+ * handle reads garbage (or throws RangeError for a released large item).
+ *
+ * ALLOCATION: get, peek, set, delete and their *At forms allocate nothing of
+ * their own. The clocks may: V8's Date.now() returns a fresh heap number
+ * (16 B, measured), and the store calls now() on reads of items that have a
+ * TTL, and the HLC reads its wall clock on every set. Pass clocks based on
+ * performance.timeOrigin + performance.now() (which V8 inlines without
+ * allocating) to avoid even that.
  *
  * Single-threaded and synchronous; assumes a little-endian machine (x64, arm64).
  */
@@ -93,10 +111,12 @@ const SEGMENTS_PER_BUDGET = 64;
 /** Item references address 8-byte units with 31 bits: 16 GiB per store. */
 export const ARENA_MAX_BUDGET_BYTES = 2 ** 34;
 /**
- * The store's own JS objects (the store, pool, index, policy, stats and their
- * small arrays), counted once. Generous: measured under 3 KiB.
+ * The store's own JS objects (the store, pool, index, policy and stats, and
+ * the typed-array objects whose contents are counted separately), counted
+ * once. Measured on Node 24: about 5.5 KiB per store beyond what the other
+ * terms count; rounded up.
  */
-export const ARENA_FIXED_BYTES = 4096;
+export const ARENA_FIXED_BYTES = 8192;
 /**
  * Reclaims one write may make that re-append items; after that, a reclaim
  * evicts every item of its segment whatever the policy says, so one write's
@@ -104,11 +124,11 @@ export const ARENA_FIXED_BYTES = 4096;
  */
 export const ARENA_MAX_KEEPING_RECLAIMS = 64;
 /**
- * Longest run of segments a compaction packs into one fewer: 4, so holes are
- * compacted while a run is at most ~3/4 live (copying at most 3 segments to
+ * Longest run of segments a compaction packs into one fewer: 8, so holes are
+ * compacted while a run is at most ~7/8 live (copying at most 7 segments to
  * free one); denser data is evicted instead.
  */
-export const ARENA_MAX_COMPACT_RUN = 4;
+export const ARENA_MAX_COMPACT_RUN = 8;
 
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new Error('ArenaStore assumes a little-endian machine');
@@ -147,6 +167,11 @@ export class ArenaStore {
   private readonly queueItems = new Int32Array(ARENA_QUEUES);
   /** Large items removed since the last write: released then, so their handles stay readable. */
   private readonly pendingLarge: number[] = [];
+  /** smallWritesFit's cache: the structure bytes it was computed for, and its answer. */
+  private fitCheckedAt = -1;
+  private smallFit = false;
+  /** Bytes of the largest item ever appended (bounds what packing a segment can waste). */
+  private largestItem = LARGE_STUB_BYTES;
   /** Segment ids of the run being compacted. */
   private readonly run = new Int32Array(ARENA_MAX_COMPACT_RUN);
   /** An item a reclaim must keep (an LRU hit being moved); updated if moved. */
@@ -262,25 +287,43 @@ export class ArenaStore {
    * the buffer a request was read into), so no view needs to be created.
    */
   getAt(bytes: Uint8Array, offset: number, length: number): number {
+    // find() and keyIs() inlined: this is the hot path, and the item's header,
+    // read for the key compare, also answers the TTL and counter questions.
     if (length <= this.maxKeyBytes) {
-      const h = hashKey(bytes, offset, length, this.words);
-      const p = this.find(h, length);
-      if (p >= 0) {
-        const ref = this.index.slots[p + 1]!;
-        const seg = ref >>> this.unitBits;
-        const u = ref & this.unitMask;
-        const expiresAt = this.segF64[seg]![u]!;
-        if (expiresAt === 0 || expiresAt > this.now()) {
-          this.stats.hits++;
-          if (this.moveOnHit) return this.moveToHead(p, ref, h);
-          const i32 = this.segI32[seg]!;
-          const m = (u << 1) + I32_META;
-          const meta = i32[m]!;
-          if ((meta & FREQ_MASK) !== FREQ_MASK) i32[m] = meta + FREQ_ONE;
-          return ref;
+      const words = this.words;
+      const h = hashKey(bytes, offset, length, words);
+      const slots = this.index.slots;
+      const mask = this.index.posMask;
+      const ub = this.unitBits;
+      const um = this.unitMask;
+      const n = length >>> 2;
+      const tail = (length & 3) === 0 ? 0 : tailMask(length & 3);
+      for (let p = (h << 1) & mask; ; p = (p + 2) & mask) {
+        const ref = slots[p + 1]!;
+        if (ref === EMPTY) break;
+        if (slots[p] !== h) continue;
+        const seg = ref >>> ub;
+        const i32 = this.segI32[seg]!;
+        const base = (ref & um) << 1;
+        const meta = i32[base + I32_META]!;
+        if ((meta & (KEY_LEN_MASK | FLAG_LARGE)) === length) {
+          const k0 = base + HEADER_WORDS;
+          let i = 0;
+          while (i < n && i32[k0 + i] === words[i]) i++;
+          if (i < n || (tail !== 0 && ((i32[k0 + n]! ^ words[n]!) & tail) !== 0)) continue;
+        } else if (!this.keyIs(ref, length)) {
+          continue;
         }
-        this.removeAt(p);
-        this.stats.expirations++;
+        // Found. An item has a TTL exactly when it has a TTL-array position.
+        if (i32[base + I32_TTL_INDEX]! >= 0 && this.segF64[seg]![ref & um]! <= this.now()) {
+          this.removeAt(p);
+          this.stats.expirations++;
+          break;
+        }
+        this.stats.hits++;
+        if (this.moveOnHit) return this.moveToHead(p, ref, h);
+        if ((meta & FREQ_MASK) !== FREQ_MASK) i32[base + I32_META] = meta + FREQ_ONE;
+        return ref;
       }
     }
     this.stats.misses++;
@@ -492,7 +535,7 @@ export class ArenaStore {
     }
     const inline = smallItemBytes(keyLen, valueLen) <= this.largeThreshold;
     const largeCharge = inline ? 0 : LargeValues.chargeOf(keyLen + valueLen);
-    const need = this.worstCaseNeed(largeCharge, expiresAt !== 0);
+    const need = inline && this.smallWritesFit() ? 0 : this.worstCaseNeed(largeCharge, expiresAt !== 0);
     if (need > this.maxMemoryBytes) {
       throw new StoreError(
         'OUT_OF_MEMORY',
@@ -543,6 +586,7 @@ export class ArenaStore {
       copyBytes(value, valueOffset, valueLen, bytes, keyLen);
     }
     const size = inline ? smallItemBytes(keyLen, valueLen) : LARGE_STUB_BYTES;
+    if (size > this.largestItem) this.largestItem = size;
     const ref = this.append(size, q); // may reclaim
 
     const seg = ref >>> this.unitBits;
@@ -568,7 +612,7 @@ export class ArenaStore {
     }
     this.queueItems[q]++;
 
-    this.index.insertAt(~this.find(h, keyLen), h, ref);
+    this.index.insertAt(this.index.freePosition(h), h, ref); // the key is absent: removed above, or never here
     if (expiresAt !== 0) i32[base + I32_TTL_INDEX] = this.ttl.add(ref);
     this.stats.sets++;
     return ref;
@@ -787,6 +831,24 @@ export class ArenaStore {
     return need;
   }
 
+  /**
+   * Whether any small write fits, whatever must grow for it: true while the
+   * worst case (index, TTL array and ghost all doubling) leaves two segments.
+   * Cached until a structure grows, so the common set skips worstCaseNeed.
+   */
+  private smallWritesFit(): boolean {
+    const grown = this.index.bytes + this.ttl.bytes + this.policy.bytes;
+    if (grown !== this.fitCheckedAt) {
+      this.fitCheckedAt = grown;
+      const pool = this.pool;
+      const fixed = this.usedBytes - pool.allocatedCount * pool.segmentCost - this.large.bytes;
+      const growth =
+        this.index.growthBytes + this.ttl.growthBytes + this.policy.growthBytesFor(this.index.capacity);
+      this.smallFit = fixed + growth + 2 * pool.segmentCost <= this.maxMemoryBytes;
+    }
+    return this.smallFit;
+  }
+
   private prepareGrowth(withTtl: boolean): void {
     const ghost = this.policy.growthBytesFor(this.queueItems[ARENA_MAIN]!);
     if (ghost > 0) {
@@ -978,7 +1040,7 @@ export class ArenaStore {
   private compact(q: number): boolean {
     const pool = this.pool;
     const head = pool.head[q]!;
-    const usable = this.segmentBytes - this.largeThreshold; // an item never spans segments
+    const usable = this.segmentBytes - this.largestItem; // packing loses less than one item per segment
     const run = this.run;
     let k = 0;
     for (let s = pool.tail[q]!; s >= 0 && s !== head && k === 0; s = pool.nextOf(s)) {
