@@ -32,6 +32,7 @@ export class ArenaGhost {
 
   /** Bytes `grow(bound)` would add (0 when the capacity already covers it). */
   growthBytesFor(bound: number): number {
+    if (bound <= this.hashes.length) return 0;
     const capacity = nextPow2(bound);
     return capacity > this.hashes.length ? (capacity - this.hashes.length) * 8 : 0;
   }
