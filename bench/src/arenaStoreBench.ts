@@ -226,7 +226,7 @@ function opsBench(keyCount: number): OpsRow[] {
       s.setAt(keyFrame, i * KEY_BYTES, KEY_BYTES, valueFrame, i * VALUE_BYTES, VALUE_BYTES, 0);
   }
   // Set with eviction: stores that hold about half of the keys.
-  const half = Math.max(1 << 20, Math.floor((keyCount / 2) * 190));
+  const half = Math.max(64 << 10, Math.floor((keyCount / 2) * 190));
   const full: Record<string, ArenaStore> = { s3fifo: newArena('s3fifo', half), lru: newArena('lru', half) };
 
   type Case = { row: string; col: string; ops: number; run: () => number };
