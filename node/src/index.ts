@@ -4,3 +4,4 @@ export * from './config/loadNodeConfig.js';
 export * from './config/ConfigError.js';
 export * from './store/index.js';
 export * as membership from './membership/index.js';
+export * as placement from './placement/index.js';
