@@ -93,6 +93,8 @@ export class MeshcacheClient {
       {
         address: options.url,
         clientName: options.clientName,
+        // This client talks to one node and does not route by slot yet: the node forwards.
+        forward: true,
         connectTimeoutMs: options.connectTimeoutMs,
         maxQueuedOps: options.maxQueuedOps,
         maxOpsPerFrame: options.maxOpsPerFrame,

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminServer } from './admin/AdminServer.js';
 import { META } from './cluster/ClusterTopology.js';
-import { evenSlotRanges } from './cluster/evenSlotRanges.js';
 import { LocalTopology } from './cluster/LocalTopology.js';
 import type { NodeOptions } from './config/NodeOptions.js';
 import { CacheRegistry } from './engine/CacheRegistry.js';
@@ -12,10 +11,17 @@ import { OperationStats } from './engine/OperationStats.js';
 import { membershipMetrics } from './membership/membershipMetrics.js';
 import { NodeMembership, timingsOf } from './membership/NodeMembership.js';
 import { createNodeMetrics } from './metrics/NodeMetrics.js';
+import { placementPayload } from './placement/placementPayload.js';
 import { RedisServer } from './redis/RedisServer.js';
+import { clusterSlots } from './routing/clusterSlots.js';
+import { PeerForwarder } from './routing/PeerForwarder.js';
+import { SlotRouter } from './routing/SlotRouter.js';
 import { HybridLogicalClock, nodeTagOf } from './store/index.js';
 import { CacheGrpcService, guardedCacheService } from './transport/CacheGrpcService.js';
 import { NODE_VERSION } from './version.js';
+
+/** How long a forwarded batch may take at its owner. */
+const FORWARD_TIMEOUT_MS = 5000;
 
 /** Work budget per cache for one active expiry cycle (entries examined). */
 const ACTIVE_EXPIRY_WORK_PER_CACHE = 200;
@@ -36,6 +42,7 @@ export class NodeServer {
   readonly cluster: NodeMembership;
   private readonly grpcServer: grpc.Server;
   private readonly service: CacheGrpcService;
+  private readonly forwarder = new PeerForwarder(FORWARD_TIMEOUT_MS);
   private readonly admin: FastifyInstance;
   private readonly startedAt = Date.now();
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -70,8 +77,13 @@ export class NodeServer {
         gossipPort: options.gossipPort,
         seeds: options.seeds,
         timings: timingsOf(options),
-        // Placeholder placement (one even range per member), committed with each view.
-        payload: (_prev, next) => ({ ranges: evenSlotRanges(next.members.map((m) => m.id)) }),
+        // The placement table of every replication factor in use, committed with each view.
+        payload: (prev, next) =>
+          placementPayload(
+            prev?.payload,
+            next.members.map((m) => ({ id: m.id, zone: m.zone })),
+            this.caches.options.map((c) => c.replicationFactor),
+          ),
       },
       log.child({ component: 'membership' }),
     );
@@ -87,6 +99,7 @@ export class NodeServer {
       this.caches,
       this.topology,
       log,
+      { router: new SlotRouter(options.id, this.topology, this.caches.options), forwarder: this.forwarder },
     );
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': options.maxFrameBytes,
@@ -128,6 +141,7 @@ export class NodeServer {
       ready: () => this.state === 'serving' && this.cluster.current?.isMember === true,
       info: () => this.info(),
       topology: () => this.topology.snapshot(),
+      slots: (replicationFactor) => clusterSlots(this.topology.snapshot(), replicationFactor),
       cluster: {
         membership: () => this.cluster.current,
         faults: options.testFaults ? this.cluster.transport.faults : undefined,
@@ -218,6 +232,7 @@ export class NodeServer {
       });
     });
     await redisClosed;
+    this.forwarder.close();
     await this.cluster.stop();
     await this.admin.close();
     this.state = 'stopped';

@@ -8,6 +8,8 @@ export interface AdminSources {
   ready: () => boolean;
   info: () => unknown;
   topology: () => unknown;
+  /** The slot table of a replication factor (default: the default cache's) with addresses. */
+  slots?: (replicationFactor?: number) => unknown;
   /** Membership views and requests: /v1/cluster/members, /view, /join, /remove. */
   cluster?: ClusterAdminSource;
 }
@@ -26,6 +28,20 @@ export function createAdminServer(src: AdminSources): FastifyInstance {
   });
   app.get('/v1/info', async () => src.info());
   app.get('/v1/cluster/topology', async () => src.topology());
+  const slots = src.slots;
+  if (slots) {
+    app.get<{ Querystring: { replicationFactor?: string } }>('/v1/cluster/slots', async (req, reply) => {
+      const raw = req.query.replicationFactor;
+      const factor = raw === undefined ? undefined : Number(raw);
+      if (factor !== undefined && !(Number.isInteger(factor) && factor > 0)) {
+        return reply.code(400).send({ error: 'replicationFactor must be a positive integer' });
+      }
+      const out = slots(factor);
+      if (out === undefined)
+        return reply.code(404).send({ error: 'no slot table for that replication factor yet' });
+      return out;
+    });
+  }
   if (src.cluster) registerClusterRoutes(app, src.cluster);
   return app;
 }

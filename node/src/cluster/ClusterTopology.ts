@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { type Member, MemberState, type Topology } from '@meshcache/proto';
+import { Placement } from '@meshcache/client';
+import {
+  DEFAULT_CACHE_NAME,
+  type Member,
+  MemberState,
+  type PlacementTable,
+  type Topology,
+} from '@meshcache/proto';
 import type { CacheRegistry } from '../engine/CacheRegistry.js';
 import type { MemberRecord } from '../membership/FailureDetector.js';
 import type { Liveness, View } from '../membership/messages.js';
@@ -33,13 +40,17 @@ export const META = {
 /**
  * The topology a node serves (WatchTopology, /v1/cluster/topology, the epoch
  * in every reply): the members of its committed view with their liveness and
- * latest advertised addresses, and the slot ranges committed with the view.
+ * latest advertised addresses, and the placement committed with the view
+ * (one slot table per replication factor; `ranges` is the default cache's).
  * Before the node joins a view it shows itself alone, at epoch 0, owning nothing.
  */
 export class ClusterTopology extends EventEmitter<{ change: [Topology] }> {
   private current: Topology;
   private self: LocalMember;
   private text = '';
+  private placementValue = new Placement();
+  /** The payload last parsed, and what it gave (views are immutable: parse each once). */
+  private parsed: { payload: unknown; placement: Placement; tables: PlacementTable[] } | undefined;
 
   constructor(
     self: LocalMember,
@@ -52,11 +63,17 @@ export class ClusterTopology extends EventEmitter<{ change: [Topology] }> {
       members: [{ ...self, state: MemberState.ALIVE }],
       ranges: [],
       caches: caches.describe(),
+      tables: [],
     };
   }
 
   get epoch(): number {
     return this.current.epoch;
+  }
+
+  /** The slot tables of the committed view (empty before the node holds a view with one). */
+  get placement(): Placement {
+    return this.placementValue;
   }
 
   snapshot(): Topology {
@@ -89,12 +106,35 @@ export class ClusterTopology extends EventEmitter<{ change: [Topology] }> {
         meshAddress: meta[META.mesh] ?? '',
       };
     });
+    let parsed = this.parsed;
+    if (!parsed || parsed.payload !== view.payload) {
+      const placement = Placement.tryFromJSON(view.payload);
+      parsed = {
+        payload: view.payload,
+        placement,
+        tables: placement.tables.map((t) => ({
+          replicationFactor: t.replicationFactor,
+          ranges: t.toRanges(),
+        })),
+      };
+      this.parsed = parsed;
+    }
+    const { placement, tables } = parsed;
+    const factor = this.defaultReplicationFactor();
+    this.placementValue = placement;
     this.set({
       epoch: view.epoch,
       members,
-      ranges: rangesOfPayload(view.payload),
+      ranges: tables.find((t) => t.replicationFactor === factor)?.ranges ?? rangesOfPayload(view.payload),
       caches: this.caches.describe(),
+      tables,
     });
+  }
+
+  /** The default cache's replication factor (else the first cache's). */
+  private defaultReplicationFactor(): number {
+    const caches = this.caches.describe();
+    return (caches.find((c) => c.name === DEFAULT_CACHE_NAME) ?? caches[0])?.replicationFactor ?? 1;
   }
 
   private set(next: Topology): void {

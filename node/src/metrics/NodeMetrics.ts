@@ -21,6 +21,8 @@ export interface NodeMetricsSources {
     rejectedFrames: number;
     sessions: number;
     openStreams: number;
+    forwardedOps?: number;
+    notOwnerOps?: number;
   };
   epoch: () => number;
   redis?: RedisMetricsSource;
@@ -208,6 +210,18 @@ export function createNodeMetrics(src: NodeMetricsSources): Registry {
     new CollectedMetric('meshcache_open_streams', 'Open Execute streams', 'gauge', () => [
       { labels: {}, value: src.transport().openStreams },
     ]),
+    new CollectedMetric(
+      'meshcache_forwarded_operations_total',
+      'Operations forwarded to the node that owns their key (for clients that asked for forwarding)',
+      'counter',
+      () => [{ labels: {}, value: src.transport().forwardedOps ?? 0 }],
+    ),
+    new CollectedMetric(
+      'meshcache_not_owner_operations_total',
+      'Operations refused with NOT_OWNER because another node owns their key',
+      'counter',
+      () => [{ labels: {}, value: src.transport().notOwnerOps ?? 0 }],
+    ),
     new CollectedMetric('meshcache_topology_epoch', 'Topology epoch this node holds', 'gauge', () => [
       { labels: {}, value: src.epoch() },
     ]),

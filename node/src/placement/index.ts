@@ -7,3 +7,4 @@ export {
 export { balanceWindow, type BalanceWindow } from './balanceWindow.js';
 export { fairShares } from './fairShares.js';
 export * from './placementStats.js';
+export { placementPayload } from './placementPayload.js';

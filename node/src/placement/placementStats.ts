@@ -162,10 +162,9 @@ export function movementLowerBound(
  * - Holes: every replica of a departed member (or every new position, when
  *   the table gets wider) is a hole some member must fill, and a member can
  *   only fill holes in slots it does not already hold (and whose zone mix
- *   lets it in). A member that needs more than the holes it may fill to reach
- *   the window's floor gains the rest elsewhere, each an extra copy:
- *   holes + sum over members of max(0, floor - before - fillable holes), for
- *   the best window.
+ *   lets it in). What members need to reach the window's floor and cannot
+ *   get from holes (a maximum flow from holes to members decides how much
+ *   they can) they gain elsewhere, each an extra copy; for the best window.
  */
 export function copiesMinimum(
   prev: SlotTable,
@@ -186,7 +185,8 @@ export function copiesMinimum(
   const sizes = zones.map((z) => members.filter((m) => m.zone === z).length);
   let cap = Math.ceil(width / zones.length);
   while (sizes.reduce((a, n) => a + Math.min(cap, n), 0) < width) cap++;
-  const fillable = new Array<number>(members.length).fill(0);
+  // Hole groups: slots with the same members able to fill them and the same number of holes.
+  const groups = new Map<string, { eligible: number[]; missing: number; slots: number }>();
   let holes = 0;
   const inZone = new Array<number>(zones.length).fill(0);
   const present = new Uint8Array(members.length);
@@ -204,9 +204,14 @@ export function copiesMinimum(
     const missing = width - kept;
     if (missing <= 0) continue;
     holes += missing;
+    const eligible: number[] = [];
     for (let i = 0; i < members.length; i++) {
-      if (!present[i] && inZone[zoneOf[i]!]! < cap) fillable[i]! += 1;
+      if (!present[i] && inZone[zoneOf[i]!]! < cap) eligible.push(i);
     }
+    const key = `${missing}:${eligible.join(',')}`;
+    const g = groups.get(key);
+    if (g) g.slots++;
+    else groups.set(key, { eligible, missing, slots: 1 });
   }
   let byHoles = holes;
   if (holes > 0) {
@@ -214,9 +219,8 @@ export function copiesMinimum(
     for (const w of shares) sumShares += w;
     const mLow = total / (ratio * sumShares);
     const mHigh = total / sumShares;
-    byHoles = Infinity;
-    // The extra term only grows with m, so the lowest feasible window is the best:
-    // try the points where some bound changes, in ascending order.
+    // What members must gain beyond the holes they can fill only grows with m, so the
+    // lowest feasible window is the best: try the points where a bound changes, ascending.
     const candidates: number[] = [];
     for (const w of shares) {
       if (w <= 0) continue;
@@ -232,22 +236,96 @@ export function copiesMinimum(
       let feasible = true;
       let lowSum = 0;
       let highSum = 0;
-      let extra = 0;
+      const need: number[] = [];
       for (let i = 0; i < members.length; i++) {
         const lo = Math.ceil(m * shares[i]! - 1e-9);
         const hi = Math.min(S, Math.floor(ratio * m * shares[i]! + 1e-9));
         if (lo > hi) feasible = false;
         lowSum += lo;
         highSum += hi;
-        extra += Math.max(0, lo - before[i]! - fillable[i]!);
+        need.push(Math.max(0, lo - before[i]!));
       }
       if (!feasible || lowSum > total || highSum < total) continue;
-      byHoles = holes + extra;
+      // Each hole goes to one member able to fill it (a slot takes each member once): the most
+      // of the members' needs the holes can meet is a maximum flow; the rest is gained elsewhere.
+      const met = maxHoleFlow([...groups.values()], need);
+      byHoles = holes + need.reduce((a, x) => a + x, 0) - met;
       break;
     }
-    if (byHoles === Infinity) byHoles = holes;
   }
   return Math.max(byCounts, byHoles);
+}
+
+/**
+ * Maximum flow from hole groups (each `slots` slots with `missing` holes,
+ * fillable by the `eligible` members, each member at most once per slot) to
+ * members with capacity `need`: how much of the needs the holes can meet.
+ * Dinic's algorithm on a graph of a few hundred vertices.
+ */
+function maxHoleFlow(
+  groups: { eligible: number[]; missing: number; slots: number }[],
+  need: number[],
+): number {
+  const g = groups.length;
+  const n = need.length;
+  const source = g + n;
+  const sink = source + 1;
+  const head = new Array<number>(sink + 1).fill(-1);
+  const to: number[] = [];
+  const cap: number[] = [];
+  const next: number[] = [];
+  const edge = (u: number, v: number, c: number) => {
+    to.push(v, u);
+    cap.push(c, 0);
+    next.push(head[u]!, head[v]!);
+    head[u] = to.length - 2;
+    head[v] = to.length - 1;
+  };
+  groups.forEach((x, i) => {
+    edge(source, i, x.missing * x.slots);
+    for (const m of x.eligible) edge(i, g + m, x.slots);
+  });
+  need.forEach((c, m) => {
+    if (c > 0) edge(g + m, sink, c);
+  });
+  let flow = 0;
+  const level = new Array<number>(sink + 1);
+  const it = new Array<number>(sink + 1);
+  const bfs = () => {
+    level.fill(-1);
+    level[source] = 0;
+    const q = [source];
+    for (let k = 0; k < q.length; k++) {
+      for (let e = head[q[k]!]!; e >= 0; e = next[e]!) {
+        if (cap[e]! > 0 && level[to[e]!]! < 0) {
+          level[to[e]!] = level[q[k]!]! + 1;
+          q.push(to[e]!);
+        }
+      }
+    }
+    return level[sink]! >= 0;
+  };
+  const dfs = (u: number, f: number): number => {
+    if (u === sink) return f;
+    for (; it[u]! >= 0; it[u] = next[it[u]!]!) {
+      const e = it[u]!;
+      const v = to[e]!;
+      if (cap[e]! > 0 && level[v] === level[u]! + 1) {
+        const d = dfs(v, Math.min(f, cap[e]!));
+        if (d > 0) {
+          cap[e]! -= d;
+          cap[e ^ 1]! += d;
+          return d;
+        }
+      }
+    }
+    return 0;
+  };
+  while (bfs()) {
+    for (let v = 0; v <= sink; v++) it[v] = head[v]!;
+    for (let f = dfs(source, Infinity); f > 0; f = dfs(source, Infinity)) flow += f;
+  }
+  return flow;
 }
 
 /** The zone rule, per slot: distinct zones when there are at least as many as replicas, else at most ceil(width / zones) per zone. */

@@ -536,11 +536,20 @@ export interface SlotRange {
   replicas: string[];
 }
 
+/** The slot table every cache of one replication factor shares. */
+export interface PlacementTable {
+  replicationFactor: number;
+  ranges: SlotRange[];
+}
+
 export interface Topology {
   epoch: number;
   members: Member[];
+  /** The table of the default cache's replication factor (the one Redis clients see). */
   ranges: SlotRange[];
   caches: CacheInfo[];
+  /** One table per replication factor in use: a cache routes by the table of its factor. */
+  tables: PlacementTable[];
 }
 
 function createBaseVersion(): Version {
@@ -2790,8 +2799,97 @@ export const SlotRange: MessageFns<SlotRange> = {
   },
 };
 
+function createBasePlacementTable(): PlacementTable {
+  return { replicationFactor: 0, ranges: [] };
+}
+
+export const PlacementTable: MessageFns<PlacementTable> = {
+  encode(message: PlacementTable, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replicationFactor !== 0) {
+      writer.uint32(8).uint32(message.replicationFactor);
+    }
+    for (const v of message.ranges) {
+      SlotRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementTable {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementTable();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.replicationFactor = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ranges.push(SlotRange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlacementTable {
+    return {
+      replicationFactor: isSet(object.replicationFactor)
+        ? globalThis.Number(object.replicationFactor)
+        : isSet(object.replication_factor)
+        ? globalThis.Number(object.replication_factor)
+        : 0,
+      ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => SlotRange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PlacementTable): unknown {
+    const obj: any = {};
+    if (message.replicationFactor !== 0) {
+      obj.replicationFactor = Math.round(message.replicationFactor);
+    }
+    if (message.ranges?.length) {
+      obj.ranges = message.ranges.map((e) => SlotRange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlacementTable>, I>>(base?: I): PlacementTable {
+    return PlacementTable.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlacementTable>, I>>(object: I): PlacementTable {
+    const message = createBasePlacementTable();
+    message.replicationFactor = object.replicationFactor ?? 0;
+    message.ranges = object.ranges?.map((e) => SlotRange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseTopology(): Topology {
-  return { epoch: 0, members: [], ranges: [], caches: [] };
+  return { epoch: 0, members: [], ranges: [], caches: [], tables: [] };
 }
 
 export const Topology: MessageFns<Topology> = {
@@ -2807,6 +2905,9 @@ export const Topology: MessageFns<Topology> = {
     }
     for (const v of message.caches) {
       CacheInfo.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.tables) {
+      PlacementTable.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2856,6 +2957,14 @@ export const Topology: MessageFns<Topology> = {
             message.caches.push(CacheInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tables.push(PlacementTable.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2874,6 +2983,7 @@ export const Topology: MessageFns<Topology> = {
       members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
       ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => SlotRange.fromJSON(e)) : [],
       caches: globalThis.Array.isArray(object?.caches) ? object.caches.map((e: any) => CacheInfo.fromJSON(e)) : [],
+      tables: globalThis.Array.isArray(object?.tables) ? object.tables.map((e: any) => PlacementTable.fromJSON(e)) : [],
     };
   },
 
@@ -2891,6 +3001,9 @@ export const Topology: MessageFns<Topology> = {
     if (message.caches?.length) {
       obj.caches = message.caches.map((e) => CacheInfo.toJSON(e));
     }
+    if (message.tables?.length) {
+      obj.tables = message.tables.map((e) => PlacementTable.toJSON(e));
+    }
     return obj;
   },
 
@@ -2903,6 +3016,7 @@ export const Topology: MessageFns<Topology> = {
     message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
     message.ranges = object.ranges?.map((e) => SlotRange.fromPartial(e)) || [];
     message.caches = object.caches?.map((e) => CacheInfo.fromPartial(e)) || [];
+    message.tables = object.tables?.map((e) => PlacementTable.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,0 +1,21 @@
+import { Placement, type PlacementJson } from '@meshcache/client';
+import { computePlacement, type PlacementMember, type PlacementOptions } from './computePlacement.js';
+
+/**
+ * The placement committed with a view (the view's payload): one table per
+ * replication factor the caches use, each computed from the previous view's
+ * table of that factor and the new members. Deterministic, so whichever
+ * member decides, the same view gets the same tables.
+ */
+export function placementPayload(
+  previousPayload: unknown,
+  members: readonly PlacementMember[],
+  replicationFactors: readonly number[],
+  options: PlacementOptions = {},
+): PlacementJson {
+  const previous = Placement.tryFromJSON(previousPayload);
+  const factors = [...new Set(replicationFactors)].sort((a, b) => a - b);
+  return new Placement(
+    factors.map((rf) => computePlacement(previous.table(rf), members, rf, options)),
+  ).toJSON();
+}

@@ -1,0 +1,55 @@
+import type { Placement } from '@meshcache/client';
+import { keySlot } from '@meshcache/client';
+import { DEFAULT_CACHE_NAME, type Member } from '@meshcache/proto';
+
+/** Where the operations on one key go. */
+export interface Route {
+  /** This node serves it. */
+  local: boolean;
+  slot: number;
+  /** The owner's member id (the slot's primary), when not local. */
+  owner?: string;
+  /** The owner's gRPC address, when known. */
+  address?: string;
+}
+
+/** What the router reads: the committed placement and members (ClusterTopology). */
+export interface RoutingSource {
+  readonly placement: Placement;
+  readonly epoch: number;
+  snapshot(): { members: Member[] };
+}
+
+/**
+ * Key -> slot -> owner for this node: the owner of a key is its slot's primary
+ * in the table of the cache's replication factor (until replication lands,
+ * the primary holds the only copy). With no table for a cache yet (before the
+ * node holds a committed view), the node serves everything itself.
+ */
+export class SlotRouter {
+  private readonly factors: Map<string, number>;
+
+  constructor(
+    readonly selfId: string,
+    private readonly source: RoutingSource,
+    caches: readonly { name: string; replicationFactor: number }[],
+  ) {
+    this.factors = new Map(caches.map((c) => [c.name, c.replicationFactor]));
+  }
+
+  get epoch(): number {
+    return this.source.epoch;
+  }
+
+  /** The route of `key` in `cache` ('' is the default cache). Unknown caches run locally (and fail there). */
+  route(cache: string, key: Uint8Array): Route {
+    const slot = keySlot(key);
+    const factor = this.factors.get(cache === '' ? DEFAULT_CACHE_NAME : cache);
+    const table = factor === undefined ? undefined : this.source.placement.table(factor);
+    if (!table || table.width === 0) return { local: true, slot };
+    const owner = table.primary(slot)!;
+    if (owner === this.selfId) return { local: true, slot };
+    const address = this.source.snapshot().members.find((m) => m.id === owner)?.grpcAddress || undefined;
+    return { local: false, slot, owner, address };
+  }
+}
