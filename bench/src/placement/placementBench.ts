@@ -27,11 +27,15 @@
  *
  * Then churn: 40 alternating joins and random leaves from the fresh table,
  * reporting the worst ratio and balance seen and the ranges at the end.
- * Options: --sizes 3,5,10,32,64,128, --churn 40, --json FILE.
+ *
+ * Last, with five real nodes: the time from a committed view to watching
+ * clients holding it (topologyWatchBench.ts).
+ * Options: --sizes 3,5,10,32,64,128, --churn 40, --watch-trials 10 (0: skip), --json FILE.
  */
 import { writeFileSync } from 'node:fs';
 import type { SlotTable } from '@meshcache/client';
 import { placement } from '@meshcache/node';
+import { measureWatch, type WatchFigures } from './topologyWatchBench.js';
 
 type Member = placement.PlacementMember;
 
@@ -42,6 +46,7 @@ function arg(name: string, fallback: string): string {
 
 const SIZES = arg('sizes', '3,5,10,32,64,128').split(',').map(Number);
 const CHURN = Number(arg('churn', '40'));
+const WATCH_TRIALS = Number(arg('watch-trials', '10'));
 const JSON_FILE = arg('json', '');
 const SLOTS = 16384;
 
@@ -318,7 +323,20 @@ if (CHURN > 0) {
   for (const l of lines) console.log(fmt(l));
 }
 
+let watch: WatchFigures | undefined;
+if (WATCH_TRIALS > 0) {
+  watch = await measureWatch(WATCH_TRIALS);
+  console.log(
+    `\nCommitted view -> watching clients (${watch.nodes} real nodes, ${watch.views} views, ` +
+      `${watch.rangesPerPush} ranges per push):`,
+  );
+  const ms = (x: { p50: number; p99: number; max: number }) =>
+    `p50 ${x.p50.toFixed(0)} ms, p99 ${x.p99.toFixed(0)} ms, max ${x.max.toFixed(0)} ms`;
+  console.log(`  first watcher holds it: ${ms(watch.firstMs)}`);
+  console.log(`  every watcher holds it: ${ms(watch.allMs)}`);
+}
+
 if (JSON_FILE) {
-  writeFileSync(JSON_FILE, JSON.stringify({ slots: SLOTS, changes: rows, churn: churns }, null, 2));
+  writeFileSync(JSON_FILE, JSON.stringify({ slots: SLOTS, changes: rows, churn: churns, watch }, null, 2));
   console.log(`\nwrote ${JSON_FILE}`);
 }
