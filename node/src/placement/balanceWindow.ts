@@ -20,9 +20,10 @@ export interface BalanceWindow {
  * k / (ratio * share), and between two such points the bounds at the right
  * end are at least as loose, so trying every such point finds the minimum.
  * Among windows that cost at most `costSlack` (a fraction) more than the
- * cheapest, it takes the one nearest to centred on the fair shares: a
+ * cheapest, it takes the one nearest to centred on the fair shares (a
  * centred window leaves room on both sides for the next change, and lets a
- * change take from fewer nodes. `cost` is always the cheapest window's.
+ * change take from fewer nodes), or with `prefer: 'fewest-outside'` the one
+ * that leaves the fewest nodes outside it (then the most centred). `cost` is always the cheapest window's.
  * Returns undefined when no window can hold `total`.
  */
 export function balanceWindow(
@@ -32,6 +33,7 @@ export function balanceWindow(
   ratio: number,
   cap: number,
   costSlack = 0,
+  prefer: 'centre' | 'fewest-outside' = 'centre',
 ): BalanceWindow | undefined {
   const n = before.length;
   if (n === 0) return undefined;
@@ -84,8 +86,27 @@ export function balanceWindow(
   if (minCost === Infinity) return undefined;
   const limit = minCost * (1 + costSlack) + EPS;
   let bestM = -1;
+  const outside = (m: number): number => {
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const b = before[i]!;
+      if (b < Math.ceil(m * shares[i]! - EPS) || b > Math.min(cap, Math.floor(ratio * m * shares[i]! + EPS)))
+        k++;
+    }
+    return k;
+  };
+  let bestOutside = Infinity;
   for (const [m, c] of costs) {
     if (c > limit) continue;
+    if (prefer === 'fewest-outside') {
+      const k = outside(m);
+      if (k > bestOutside) continue;
+      if (k < bestOutside) {
+        bestOutside = k;
+        bestM = m;
+        continue;
+      }
+    }
     const d = Math.abs(m - centre) - Math.abs(bestM - centre);
     if (bestM < 0 || d < -EPS || (Math.abs(d) <= EPS && m < bestM)) bestM = m;
   }

@@ -1,12 +1,14 @@
 import { SlotTable } from '@meshcache/client';
 import { SLOT_COUNT } from '@meshcache/proto';
 import { balanceWindow } from './balanceWindow.js';
+import { canonicalTable, ringOrder } from './canonicalLayout.js';
 import { fairShares } from './fairShares.js';
 
 const S = SLOT_COUNT;
 const EPS = 1e-9;
 /** How much dearer than the cheapest (in moves) a more centred balance window may be. */
 const WINDOW_COST_SLACK = 0.02;
+const PRIMARY_WINDOW_COST_SLACK = 0.03;
 
 /** A member as placement sees it. */
 export interface PlacementMember {
@@ -66,10 +68,53 @@ export function computePlacement(
   }
   if (sorted.length === 0) return SlotTable.empty(replicationFactor);
   const placer = new Placer(sorted, replicationFactor, options.balance ?? DEFAULT_PLACEMENT_BALANCE);
-  if (prev && prev.width > 0) placer.carryOver(prev);
+  const order = ringOrder(sorted, placer.r, placer.zoneCap);
+  const fresh = !prev || prev.width === 0;
+  if (fresh && order) return canonicalTable(sorted, order, replicationFactor, placer.r);
+  if (!fresh) placer.carryOver(prev);
   placer.placeReplicas();
   placer.placePrimaries();
-  return placer.table();
+  const incremental = placer.table();
+  if (fresh || !order || !largeChange(prev, sorted, placer.r)) return incremental;
+  // Most of the table moves anyway (a cluster forming, or half of it replaced): start
+  // over from the canonical layout, turned to keep the most, if that moves no more.
+  let best = incremental;
+  let bestCost = changesBetween(prev, incremental);
+  for (let rotation = 0; rotation < order.length; rotation++) {
+    const candidate = canonicalTable(sorted, order, replicationFactor, placer.r, rotation);
+    const cost = changesBetween(prev, candidate);
+    if (
+      cost.copies < bestCost.copies ||
+      (cost.copies === bestCost.copies && cost.primaries < bestCost.primaries)
+    ) {
+      best = candidate;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
+
+/** Whether few of the new members held the previous table (at most the width, or at most half). */
+function largeChange(prev: SlotTable, members: readonly PlacementMember[], width: number): boolean {
+  const kept = members.filter((m) => prev.indexOf(m.id) >= 0).length;
+  return kept <= width || kept * 2 <= members.length;
+}
+
+/** (slot, member) pairs `next` has that `prev` lacks, and slots whose primary differs. */
+function changesBetween(prev: SlotTable, next: SlotTable): { copies: number; primaries: number } {
+  const map = next.members.map((id) => prev.indexOf(id));
+  let copies = 0;
+  let primaries = 0;
+  for (let s = 0; s < S; s++) {
+    for (let k = 0; k < next.width; k++) {
+      const p = map[next.cell(s, k)]!;
+      let held = false;
+      if (p >= 0) for (let j = 0; j < prev.width && !held; j++) held = prev.cell(s, j) === p;
+      if (!held) copies++;
+      if (k === 0 && p !== prev.cell(s, 0)) primaries++;
+    }
+  }
+  return { copies, primaries };
 }
 
 /** A contiguous run of slots that moves from giver v to taker u. */
@@ -195,9 +240,22 @@ class Placer {
 
   private setWindow(units: Units, total: number): void {
     // Replicas may pay a little more for a centred window (fewer, larger pieces next
-    // time); a primary moved for balance alone is pure churn, so primaries take the cheapest.
-    const slack = units.primaries ? 0 : WINDOW_COST_SLACK;
-    const w = balanceWindow(units.count, units.share, total, this.ratio, S, slack);
+    // time). Primaries take the nearly-cheapest window that leaves the fewest nodes
+    // outside it: a node forced to give up (or gain) primaries can only trade with the
+    // few nodes sharing its slots, so forcing every node to give a few (when a joiner
+    // needs some from each) sends long chains of role swaps around the ring, while a
+    // window that holds them lets the joiner's own givers give more.
+    const w = units.primaries
+      ? balanceWindow(
+          units.count,
+          units.share,
+          total,
+          this.ratio,
+          S,
+          PRIMARY_WINDOW_COST_SLACK,
+          'fewest-outside',
+        )
+      : balanceWindow(units.count, units.share, total, this.ratio, S, WINDOW_COST_SLACK);
     if (w) {
       units.lo = w.lo;
       units.hi = w.hi;
@@ -371,8 +429,11 @@ class Placer {
           const room = pass.limit(u) - count[u]!;
           if (room <= 0) continue;
           const left = s > 0 && this.primarySet[s - 1] === 1 && this.isPrimary(s - 1, u);
+          // Needy nodes by need first (a node short of many primaries can only take them where
+          // it holds replicas; one short of few finds them anywhere), then a primary range
+          // that grows rather than a new one.
           const score =
-            (left ? 0 : 1e12) - (pass.deficit ? (lo[u]! - count[u]!) * 1e6 : 0) - Math.min(room, 999_999);
+            (pass.deficit ? -(lo[u]! - count[u]!) * 1e12 : 0) + (left ? 0 : 1e6) - Math.min(room, 999_999);
           if (best < 0 || score < bestScore || (score === bestScore && u < best)) {
             best = u;
             bestScore = score;
@@ -571,9 +632,11 @@ class Placer {
       const len = Math.min(want[u]!, slack[v]!, b - a + 1);
       if (len <= 0) return;
       // For cells: the fraction of u's remaining need that should be primaries (if it becomes primary of them).
-      // For cells: how many of these slots u should take at position 0 (it becomes their
-      // primary): as many as it still lacks of a fair primary share.
-      const firstsWanted = primaries ? 0 : Math.max(0, Math.floor(S / this.n) - this.firsts[u]!);
+      // For cells: prefer slots where v is not primary. Taking v's primary role with its
+      // replica leaves v short of primaries, and in a ring of ranges only v's neighbours
+      // share slots with it, so that gap would travel along a chain of role swaps; the
+      // taker gets its primaries by role swaps spread over all its givers instead.
+      const firstsWanted = 0;
       for (const [x, y] of [
         [a, a + len - 1],
         [b - len + 1, b],
