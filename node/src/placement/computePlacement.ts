@@ -3,6 +3,7 @@ import { SLOT_COUNT } from '@meshcache/proto';
 import { balanceWindow } from './balanceWindow.js';
 import { canonicalTable, ringOrder } from './canonicalLayout.js';
 import { fairShares } from './fairShares.js';
+import { holeFlow } from './holeFlow.js';
 
 const S = SLOT_COUNT;
 const EPS = 1e-9;
@@ -291,7 +292,61 @@ class Placer {
     this.balance(units);
   }
 
+  /**
+   * Holes first go where a maximum flow says: each member takes up to what it
+   * needs to reach its fair share, and the flow decides which member takes how
+   * many holes of each group of slots (same members able to fill them), so no
+   * member is left needing cells only others' holes could have given (which
+   * would cost a chain of extra moves). Within a group each member's share is
+   * one contiguous piece, the member that holds the slot before the group
+   * first and the one that holds the slot after it last.
+   */
+  private fillHolesByFlow(): void {
+    const units = this.replicas;
+    const groups = new Map<string, { eligible: number[]; missing: number; slots: number[] }>();
+    for (let s = 0; s < S; s++) {
+      const missing = this.r - this.fill[s]!;
+      if (missing <= 0) continue;
+      const eligible: number[] = [];
+      for (let u = 0; u < this.n; u++) if (this.canPlace(s, u)) eligible.push(u);
+      const key = `${missing}:${eligible.join(',')}`;
+      const group = groups.get(key);
+      if (group) group.slots.push(s);
+      else groups.set(key, { eligible, missing, slots: [s] });
+    }
+    if (groups.size === 0) return;
+    const list = [...groups.values()];
+    const need = Array.from({ length: this.n }, (_, u) =>
+      Math.max(0, this.target(units, u) - units.count[u]!),
+    );
+    const { taken } = holeFlow(
+      list.map((g) => ({ eligible: g.eligible, missing: g.missing, slots: g.slots.length })),
+      need,
+    );
+    list.forEach((group, gi) => {
+      const slots = group.slots;
+      const first = slots[0]!;
+      const last = slots.at(-1)!;
+      const rank = (u: number) =>
+        first > 0 && this.holds(first - 1, u) ? 0 : last < S - 1 && this.holds(last + 1, u) ? 2 : 1;
+      const takers = group.eligible
+        .map((u, k) => ({ u, amount: taken[gi]![k]! }))
+        .filter((t) => t.amount > 0)
+        .sort((a, b) => rank(a.u) - rank(b.u) || a.u - b.u);
+      // Wrap-around order over the group's holes: a share of at most one per slot never lands twice in a slot.
+      let p = 0;
+      for (const { u, amount } of takers) {
+        for (let t = 0; t < amount; t++) {
+          const s = slots[(p + t) % slots.length]!;
+          if (this.fill[s]! < this.r && this.canPlace(s, u)) this.place(s, u);
+        }
+        p += amount;
+      }
+    });
+  }
+
   private fillReplicaHoles(): void {
+    this.fillHolesByFlow();
     const units = this.replicas;
     const { count, lo, hi } = units;
     type Pass = { eligible: (u: number) => boolean; limit: (u: number) => number; deficit: boolean };

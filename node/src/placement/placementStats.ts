@@ -2,6 +2,7 @@ import type { SlotTable } from '@meshcache/client';
 import { SLOT_COUNT } from '@meshcache/proto';
 import { balanceWindow } from './balanceWindow.js';
 import { fairShares } from './fairShares.js';
+import { holeFlow } from './holeFlow.js';
 import type { PlacementMember } from './computePlacement.js';
 
 const S = SLOT_COUNT;
@@ -248,84 +249,12 @@ export function copiesMinimum(
       if (!feasible || lowSum > total || highSum < total) continue;
       // Each hole goes to one member able to fill it (a slot takes each member once): the most
       // of the members' needs the holes can meet is a maximum flow; the rest is gained elsewhere.
-      const met = maxHoleFlow([...groups.values()], need);
+      const met = holeFlow([...groups.values()], need).total;
       byHoles = holes + need.reduce((a, x) => a + x, 0) - met;
       break;
     }
   }
   return Math.max(byCounts, byHoles);
-}
-
-/**
- * Maximum flow from hole groups (each `slots` slots with `missing` holes,
- * fillable by the `eligible` members, each member at most once per slot) to
- * members with capacity `need`: how much of the needs the holes can meet.
- * Dinic's algorithm on a graph of a few hundred vertices.
- */
-function maxHoleFlow(
-  groups: { eligible: number[]; missing: number; slots: number }[],
-  need: number[],
-): number {
-  const g = groups.length;
-  const n = need.length;
-  const source = g + n;
-  const sink = source + 1;
-  const head = new Array<number>(sink + 1).fill(-1);
-  const to: number[] = [];
-  const cap: number[] = [];
-  const next: number[] = [];
-  const edge = (u: number, v: number, c: number) => {
-    to.push(v, u);
-    cap.push(c, 0);
-    next.push(head[u]!, head[v]!);
-    head[u] = to.length - 2;
-    head[v] = to.length - 1;
-  };
-  groups.forEach((x, i) => {
-    edge(source, i, x.missing * x.slots);
-    for (const m of x.eligible) edge(i, g + m, x.slots);
-  });
-  need.forEach((c, m) => {
-    if (c > 0) edge(g + m, sink, c);
-  });
-  let flow = 0;
-  const level = new Array<number>(sink + 1);
-  const it = new Array<number>(sink + 1);
-  const bfs = () => {
-    level.fill(-1);
-    level[source] = 0;
-    const q = [source];
-    for (let k = 0; k < q.length; k++) {
-      for (let e = head[q[k]!]!; e >= 0; e = next[e]!) {
-        if (cap[e]! > 0 && level[to[e]!]! < 0) {
-          level[to[e]!] = level[q[k]!]! + 1;
-          q.push(to[e]!);
-        }
-      }
-    }
-    return level[sink]! >= 0;
-  };
-  const dfs = (u: number, f: number): number => {
-    if (u === sink) return f;
-    for (; it[u]! >= 0; it[u] = next[it[u]!]!) {
-      const e = it[u]!;
-      const v = to[e]!;
-      if (cap[e]! > 0 && level[v] === level[u]! + 1) {
-        const d = dfs(v, Math.min(f, cap[e]!));
-        if (d > 0) {
-          cap[e]! -= d;
-          cap[e ^ 1]! += d;
-          return d;
-        }
-      }
-    }
-    return 0;
-  };
-  while (bfs()) {
-    for (let v = 0; v <= sink; v++) it[v] = head[v]!;
-    for (let f = dfs(source, Infinity); f > 0; f = dfs(source, Infinity)) flow += f;
-  }
-  return flow;
 }
 
 /** The zone rule, per slot: distinct zones when there are at least as many as replicas, else at most ceil(width / zones) per zone. */
