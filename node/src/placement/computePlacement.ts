@@ -294,7 +294,7 @@ class Placer {
 
   /**
    * Holes first go where a maximum flow says: each member takes up to what it
-   * needs to reach its fair share, and the flow decides which member takes how
+   * must gain to reach the window's floor, and the flow decides which member takes how
    * many holes of each group of slots (same members able to fill them), so no
    * member is left needing cells only others' holes could have given (which
    * would cost a chain of extra moves). Within a group each member's share is
@@ -316,9 +316,9 @@ class Placer {
     }
     if (groups.size === 0) return;
     const list = [...groups.values()];
-    const need = Array.from({ length: this.n }, (_, u) =>
-      Math.max(0, this.target(units, u) - units.count[u]!),
-    );
+    // Only what members must gain (up to the window's floor): the rest of the holes go to
+    // neighbours growing their ranges (fewer, larger pieces) in the passes after this.
+    const need = Array.from({ length: this.n }, (_, u) => Math.max(0, units.lo[u]! - units.count[u]!));
     const { taken } = holeFlow(
       list.map((g) => ({ eligible: g.eligible, missing: g.missing, slots: g.slots.length })),
       need,
