@@ -88,6 +88,12 @@ export class Operator {
     return this.elector ? this.elector.isLeader : this.running !== undefined;
   }
 
+  /** Leading, with nothing queued and no reconcile running (tests wait on this, not on time). */
+  get idle(): boolean {
+    const r = this.running;
+    return r !== undefined && r.queue.depth === 0 && r.queue.busy === 0;
+  }
+
   get ready(): boolean {
     return !this.stopping;
   }

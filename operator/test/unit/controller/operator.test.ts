@@ -107,7 +107,7 @@ describe('operator against the Kubernetes API test double', () => {
   it('reconciling a settled cluster writes nothing (idempotent, level-based)', async () => {
     const op = operator();
     await createAndSettle();
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the work queue to drain', () => op.idle);
     // (The Lease is renewed meanwhile, so compare the cluster's own objects.)
     const versions = () =>
       [
