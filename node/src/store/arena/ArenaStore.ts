@@ -392,6 +392,32 @@ export class ArenaStore {
     return this.segU8[seg]!.toString('latin1', start, start + valueLen);
   }
 
+  /**
+   * The array holding the value's bytes (a segment or a large item's own
+   * buffer), for writing them out without an intermediate copy: the value is
+   * `valueLength(h)` bytes from `valueOffset(h)`. Valid while the handle is.
+   */
+  valueSource(h: number): Buffer {
+    const seg = h >>> this.unitBits;
+    const i32 = this.segI32[seg]!;
+    const base = (h & this.unitMask) << 1;
+    if ((i32[base + I32_META]! & FLAG_LARGE) !== 0) return this.large.get(i32[base + I32_LARGE_ID]!);
+    return this.segU8[seg]!;
+  }
+
+  /** Where the value starts in valueSource(h). */
+  valueOffset(h: number): number {
+    const u = h & this.unitMask;
+    const meta = this.segI32[h >>> this.unitBits]![(u << 1) + I32_META]!;
+    const keyLen = meta & KEY_LEN_MASK;
+    return (meta & FLAG_LARGE) !== 0 ? keyLen : (u << 3) + HEADER_BYTES + keyLen;
+  }
+
+  /** Bytes of the key. */
+  keyLength(h: number): number {
+    return this.segI32[h >>> this.unitBits]![((h & this.unitMask) << 1) + I32_META]! & KEY_LEN_MASK;
+  }
+
   /** A fresh copy of the key. */
   keyBuffer(h: number): Buffer {
     const seg = h >>> this.unitBits;

@@ -103,6 +103,21 @@ describe('ArenaStore basics', () => {
     expect(store.valueLatin1(store.set(b('e'), Buffer.alloc(0), 0))).toBe('');
   });
 
+  it('exposes where a value lies (valueSource, valueOffset) for small and large items', () => {
+    const { store } = makeStore({ maxMemoryBytes: 1 << 20, maxValueBytes: 1 << 18 });
+    const small = store.set(b('small-key'), b('abc'), 0);
+    const at = store.valueOffset(small);
+    expect(store.valueSource(small).toString('latin1', at, at + store.valueLength(small))).toBe('abc');
+    expect(store.keyLength(small)).toBe(9);
+    const big = Buffer.alloc(50_000, 7);
+    big[0] = 1;
+    const large = store.set(b('large-key'), big, 0);
+    const from = store.valueOffset(large);
+    const src = store.valueSource(large);
+    expect(src.subarray(from, from + store.valueLength(large)).equals(big)).toBe(true);
+    expect(store.keyLength(large)).toBe(9);
+  });
+
   it('takes keys and values as ranges of a larger buffer (getAt, peekAt, setAt, deleteAt)', () => {
     const { store } = makeStore();
     const frame = b('xxuser:1yyhello-worldzz');
