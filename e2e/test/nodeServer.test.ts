@@ -14,9 +14,11 @@ describe('meshcache-node', () => {
 
   beforeAll(async () => {
     node = await NodeProcess.start({
+      // `small` is a few segments beyond the store's fixed part (about 74 KiB with the default
+      // 64 KiB maxKeyBytes), so a few hundred 512-byte values overflow it.
       args: [
         '--caches',
-        '[{name: default}, {name: small, maxMemoryBytes: 64Ki, maxValueBytes: 1Ki, evictionPolicy: lru}]',
+        '[{name: default}, {name: small, maxMemoryBytes: 256Ki, maxValueBytes: 1Ki, evictionPolicy: lru}]',
       ],
     });
     client = new RawCacheClient(node.grpcAddress);

@@ -1,12 +1,12 @@
 import type { CacheInfo } from '@meshcache/proto';
 import { Consistency } from '@meshcache/proto';
 import type { CacheOptions } from '../config/NodeOptions.js';
-import { CacheStore, type HybridLogicalClock } from '../store/index.js';
+import { ArenaStore, type HybridLogicalClock } from '../store/index.js';
 
-/** The caches one node serves, by name, with their settings. */
+/** The caches one node serves, by name, with their settings: one off-heap ArenaStore each. */
 export class CacheRegistry {
-  private readonly byName = new Map<string, CacheStore>();
-  readonly stores: CacheStore[] = [];
+  private readonly byName = new Map<string, ArenaStore>();
+  readonly stores: ArenaStore[] = [];
   readonly options: CacheOptions[];
 
   constructor(
@@ -17,7 +17,7 @@ export class CacheRegistry {
   ) {
     this.options = options;
     for (const cache of options) {
-      const store = new CacheStore(
+      const store = new ArenaStore(
         {
           name: cache.name,
           maxMemoryBytes: cache.maxMemoryBytes,
@@ -34,7 +34,7 @@ export class CacheRegistry {
     }
   }
 
-  get(name: string): CacheStore | undefined {
+  get(name: string): ArenaStore | undefined {
     return this.byName.get(name);
   }
 

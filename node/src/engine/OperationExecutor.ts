@@ -9,20 +9,38 @@ import {
   SetCondition,
   type Version,
 } from '@meshcache/proto';
-import { type CacheStore, type Entry, hlcLogical, hlcPhysicalMs, makeHlc } from '../store/index.js';
+import { type ArenaStore, hlcLogical, hlcPhysicalMs, makeHlc } from '../store/index.js';
 import type { CacheRegistry } from './CacheRegistry.js';
 import { errorCodeOf, errorMessageOf, OperationError } from './OperationError.js';
 import type { OperationStats } from './OperationStats.js';
+import { writeLatin1 } from './writeLatin1.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Largest and smallest values INCREMENT keeps exact (JavaScript numbers are doubles). */
 const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 const INTEGER_TEXT = /^-?(0|[1-9]\d*)$/;
+/** Longest value INCREMENT can parse: 20 chars, `-` and 19 digits (longer is never a safe integer). */
+const MAX_INTEGER_TEXT = 20;
+/** Initial size of each scratch buffer; they grow (doubling) to the largest key or value seen. */
+const SCRATCH_BYTES = 256;
 
 /** `expiresAt` for setEntry: keep the current entry's expiry (a new entry gets the cache default). */
 export const KEEP_TTL = -1;
 /** `expiresAt` for setEntry: the cache's default TTL (like ttl 0 on the wire). */
 export const DEFAULT_EXPIRY = -2;
+/** prepareWrite's answer when the condition stops the write (expiry times are never negative). */
+const NO_WRITE = -3;
+
+/**
+ * Receives GET_MANY results one key at a time, so each value can be read
+ * while its handle is valid: under LRU the next get may move or evict it.
+ */
+export interface EntrySink {
+  /** Every key passed its checks; `count` calls of entry() follow. */
+  begin(count: number): void;
+  /** The next key's item: a handle into `store`, or -1 for a miss; valid only during this call. */
+  entry(store: ArenaStore, h: number): void;
+}
 
 function emptyResult(id: number): Result {
   return {
@@ -39,12 +57,17 @@ function emptyResult(id: number): Result {
   };
 }
 
-function versionOf(entry: Entry): Version {
-  return { physicalMs: hlcPhysicalMs(entry.hlc), logical: hlcLogical(entry.hlc), node: entry.node };
+function versionOf(store: ArenaStore, h: number): Version {
+  const hlc = store.hlcOf(h);
+  return { physicalMs: hlcPhysicalMs(hlc), logical: hlcLogical(hlc), node: store.nodeOf(h) };
 }
 
-function valueOf(entry: Entry): Buffer {
-  return Buffer.from(entry.value, 'latin1');
+/** A scratch buffer of at least n bytes: `buf` itself when it is large enough. */
+function atLeast(buf: Buffer, n: number): Buffer {
+  if (n <= buf.length) return buf;
+  let size = buf.length * 2;
+  while (size < n) size *= 2;
+  return Buffer.allocUnsafeSlow(size);
 }
 
 /**
@@ -54,17 +77,35 @@ function valueOf(entry: Entry): Buffer {
  *
  * Two kinds of entry point share one set of private cores:
  * - `execute(op)` takes a wire Operation and returns a wire Result (gRPC);
+ *   keys and values go to the store as the Buffers the request decoded into;
  * - the primitive methods (`getEntry`, `setEntry`, ... ) take a cache index and
- *   latin1 strings and return store entries or numbers, allocating nothing of
- *   their own; they throw OperationError or StoreError (see errorCodeOf).
+ *   latin1 strings (the RESP parser's argv) and return store handles, numbers
+ *   or booleans. Keys and values are written into per-executor scratch
+ *   buffers, so the hot paths allocate nothing of their own; they throw
+ *   OperationError or StoreError (see errorCodeOf).
  * Each call of either kind records one operation in OperationStats.
+ *
+ * A handle is valid only until the next mutation of its store (see
+ * ArenaStore): callers read what they need from it before calling again.
  */
 export class OperationExecutor {
-  /** The entry a setEntry/takeEntry call replaced or removed; valid until the next call. */
-  previous: Entry | undefined = undefined;
-  private readonly stores: readonly CacheStore[];
-  /** The number the last increment produced. */
+  /**
+   * Value bytes kept past the call that read them: the value a
+   * setEntry(wantPrevious) replaced, or what saveValue copied. savedLength
+   * bytes of them; -1 = none. Valid until the next call (the buffer may be
+   * replaced when it grows, so read the field after the call).
+   */
+  savedValue: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  savedLength = -1;
+  private readonly stores: readonly ArenaStore[];
+  /** The current primitive call's key and value bytes. */
+  private keyBuf: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  private valueBuf: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  /** The number the last increment produced, and whether its key existed. */
   private lastNumber = 0;
+  private lastFound = false;
+  /** SET_MANY's expiry per entry, computed before anything is written. */
+  private readonly expiries: number[] = [];
 
   constructor(
     private readonly caches: CacheRegistry,
@@ -107,33 +148,30 @@ export class OperationExecutor {
   // Primitive entry points (Redis front door; later any allocation-light caller).
   // `cache` is an index into CacheRegistry.stores; keys and values are latin1.
 
-  /** The store at a cache index (for reads that are not operations: TTL, TYPE, DBSIZE ...). */
-  storeAt(cache: number): CacheStore {
+  /** The store at a cache index (to read handles, and for DBSIZE and the like). */
+  storeAt(cache: number): ArenaStore {
     return this.stores[cache]!;
   }
 
   /** Throws KEY_TOO_LARGE when a key is over maxKeyBytes; returns the key. */
   checkKey(key: string, field = 'key'): string {
-    if (key.length > this.maxKeyBytes) {
-      throw new OperationError(
-        ErrorCode.KEY_TOO_LARGE,
-        `${field} is ${key.length} bytes; the limit is ${this.maxKeyBytes} (maxKeyBytes)`,
-      );
-    }
+    if (key.length > this.maxKeyBytes) throw this.keyTooLarge(field, key.length);
     return key;
   }
 
-  /** The live entry without counting a hit or a miss; not an operation (EXISTS, TTL, TYPE, STRLEN). */
-  peekEntry(cache: number, key: string): Entry | undefined {
-    return this.stores[cache]!.peek(this.checkKey(key));
+  /** The live entry's handle (-1 = none) without counting a hit or a miss; not an operation (EXISTS, TTL, TYPE, STRLEN). */
+  peekEntry(cache: number, key: string): number {
+    const n = this.keyIn(key);
+    return this.stores[cache]!.peekAt(this.keyBuf, 0, n);
   }
 
-  /** GET: the live entry, counting a hit or a miss. */
-  getEntry(cache: number, key: string): Entry | undefined {
+  /** GET: the live entry's handle (-1 = none), counting a hit or a miss. */
+  getEntry(cache: number, key: string): number {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
-      return this.stores[cache]!.get(this.checkKey(key));
+      const n = this.keyIn(key);
+      return this.stores[cache]!.getAt(this.keyBuf, 0, n);
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -144,9 +182,9 @@ export class OperationExecutor {
 
   /**
    * SET: writes a value with an absolute expiry (epoch ms, 0 = never, KEEP_TTL, DEFAULT_EXPIRY)
-   * under a condition. Returns the entry written, or undefined when the
-   * condition stopped the write. With `wantPrevious`, `previous` holds the
-   * live entry that was there before.
+   * under a condition. Returns the handle of the entry written, or -1 when
+   * the condition stopped the write. With `wantPrevious`, savedValue holds
+   * the live value that was there before (savedLength -1: none).
    */
   setEntry(
     cache: number,
@@ -155,11 +193,16 @@ export class OperationExecutor {
     expiresAt: number,
     condition: SetCondition = SetCondition.ALWAYS,
     wantPrevious = false,
-  ): Entry | undefined {
+  ): number {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
-      return this.write(this.stores[cache]!, this.checkKey(key), value, expiresAt, condition, wantPrevious);
+      const store = this.stores[cache]!;
+      const n = this.keyIn(key);
+      const at = this.prepareWrite(store, this.keyBuf, n, expiresAt, condition, wantPrevious);
+      if (at === NO_WRITE) return -1;
+      const length = this.valueIn(store, value);
+      return store.setAt(this.keyBuf, 0, n, this.valueBuf, 0, length, at);
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -173,7 +216,8 @@ export class OperationExecutor {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
-      return this.stores[cache]!.delete(this.checkKey(key));
+      const n = this.keyIn(key);
+      return this.stores[cache]!.deleteAt(this.keyBuf, 0, n);
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -182,15 +226,19 @@ export class OperationExecutor {
     }
   }
 
-  /** DELETE returning what was removed (GETDEL): the live entry, or undefined. */
-  takeEntry(cache: number, key: string): Entry | undefined {
+  /**
+   * DELETE returning what was removed (GETDEL): the removed entry's handle, or
+   * -1. Deletes leave the bytes in place, so it reads the value until the
+   * store's next write.
+   */
+  takeEntry(cache: number, key: string): number {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
       const store = this.stores[cache]!;
-      const k = this.checkKey(key);
-      const current = store.peek(k);
-      if (current !== undefined) store.delete(k);
+      const n = this.keyIn(key);
+      const current = store.peekAt(this.keyBuf, 0, n);
+      if (current >= 0) store.deleteAt(this.keyBuf, 0, n);
       return current;
     } catch (err) {
       code = errorCodeOf(err);
@@ -205,7 +253,9 @@ export class OperationExecutor {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
-      return this.stores[cache]!.setExpiry(this.checkKey(key), expiresAt);
+      const n = this.keyIn(key);
+      // setExpiry has no range form; a view is fine off the GET/SET path.
+      return this.stores[cache]!.setExpiry(this.keyBuf.subarray(0, n), expiresAt);
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -219,7 +269,8 @@ export class OperationExecutor {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
-      this.add(this.stores[cache]!, this.checkKey(key), delta, ttlMs);
+      const n = this.keyIn(key);
+      this.add(this.stores[cache]!, this.keyBuf, n, delta, ttlMs);
       return this.lastNumber;
     } catch (err) {
       code = errorCodeOf(err);
@@ -230,27 +281,26 @@ export class OperationExecutor {
   }
 
   /**
-   * GET_MANY: looks up keys[from], keys[from+1] ... keys[to-1] into out[0..]
-   * (undefined where absent); returns how many were found. Every key is checked
-   * before any is read.
+   * GET_MANY: looks up keys[from], keys[from+1] ... keys[to-1], handing each
+   * result to `sink` before the next lookup; returns how many were found.
+   * Every key is checked before any is read (and before sink.begin).
    */
-  getEntries(
-    cache: number,
-    keys: readonly string[],
-    from: number,
-    to: number,
-    out: (Entry | undefined)[],
-  ): number {
+  getEntries(cache: number, keys: readonly string[], from: number, to: number, sink: EntrySink): number {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
-      for (let i = from; i < to; i++) this.checkKey(keys[i]!, `keys[${i - from}]`);
+      for (let i = from; i < to; i++) {
+        const length = keys[i]!.length;
+        if (length > this.maxKeyBytes) throw this.keyTooLarge(`keys[${i - from}]`, length);
+      }
       const store = this.stores[cache]!;
+      sink.begin(to - from);
       let found = 0;
       for (let i = from; i < to; i++) {
-        const e = store.get(keys[i]!);
-        out[i - from] = e;
-        if (e !== undefined) found++;
+        const n = this.keyIn(keys[i]!);
+        const h = store.getAt(this.keyBuf, 0, n);
+        if (h >= 0) found++;
+        sink.entry(store, h);
       }
       return found;
     } catch (err) {
@@ -273,13 +323,18 @@ export class OperationExecutor {
       const store = this.stores[cache]!;
       const limit = store.options.maxValueBytes;
       for (let i = from, n = 0; i + 1 < to; i += 2, n++) {
-        this.checkKey(kv[i]!, `entries[${n}].key`);
+        const keyLength = kv[i]!.length;
+        if (keyLength > this.maxKeyBytes) throw this.keyTooLarge(`entries[${n}].key`, keyLength);
         const length = kv[i + 1]!.length;
         if (length > limit) throw this.valueTooLarge(store, `entries[${n}].value`, length);
       }
       const expiresAt = store.expiresAtFor(0);
       let written = 0;
-      for (let i = from; i + 1 < to; i += 2, written++) store.set(kv[i]!, kv[i + 1]!, expiresAt);
+      for (let i = from; i + 1 < to; i += 2, written++) {
+        const n = this.keyIn(kv[i]!);
+        const length = this.valueIn(store, kv[i + 1]!);
+        store.setAt(this.keyBuf, 0, n, this.valueBuf, 0, length, expiresAt);
+      }
       return written;
     } catch (err) {
       code = errorCodeOf(err);
@@ -295,12 +350,18 @@ export class OperationExecutor {
     let code = ErrorCode.OK;
     try {
       const store = this.stores[cache]!;
-      const k = this.checkKey(key);
-      const current = store.peek(k);
-      const value = current === undefined ? suffix : current.value + suffix;
-      if (value.length > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', value.length);
-      store.set(k, value, current === undefined ? store.expiresAtFor(0) : current.expiresAt);
-      return value.length;
+      const n = this.keyIn(key);
+      const current = store.peekAt(this.keyBuf, 0, n);
+      const head = current < 0 ? 0 : store.valueLength(current);
+      const length = head + suffix.length;
+      if (length > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', length);
+      // Built in scratch, then written: the write may reclaim the current value's segment.
+      const value = (this.valueBuf = atLeast(this.valueBuf, length));
+      if (current >= 0) store.copyValue(current, value, 0);
+      writeLatin1(value, suffix, head);
+      const expiresAt = current < 0 ? store.expiresAtFor(0) : store.expiresAtOf(current);
+      store.setAt(this.keyBuf, 0, n, value, 0, length, expiresAt);
+      return length;
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -309,10 +370,26 @@ export class OperationExecutor {
     }
   }
 
+  /**
+   * Copies a handle's value into savedValue (savedLength bytes), so it can be
+   * used after the store changes (GETEX replies with the value it then expires).
+   * Not an operation.
+   */
+  saveValue(cache: number, h: number): void {
+    this.save(this.stores[cache]!, h);
+  }
+
   // ---------------------------------------------------------------------------
   // Cores shared by both kinds of entry point.
 
-  private valueTooLarge(store: CacheStore, field: string, length: number): OperationError {
+  private keyTooLarge(field: string, length: number): OperationError {
+    return new OperationError(
+      ErrorCode.KEY_TOO_LARGE,
+      `${field} is ${length} bytes; the limit is ${this.maxKeyBytes} (maxKeyBytes)`,
+    );
+  }
+
+  private valueTooLarge(store: ArenaStore, field: string, length: number): OperationError {
     const limit = store.options.maxValueBytes;
     return new OperationError(
       ErrorCode.VALUE_TOO_LARGE,
@@ -320,34 +397,75 @@ export class OperationExecutor {
     );
   }
 
-  private write(
-    store: CacheStore,
-    key: string,
-    value: string,
+  /** Checks a latin1 key and writes it into keyBuf; returns its length. */
+  private keyIn(key: string): number {
+    const n = key.length;
+    if (n > this.maxKeyBytes) throw this.keyTooLarge('key', n);
+    if (n > this.keyBuf.length) this.keyBuf = atLeast(this.keyBuf, n);
+    return writeLatin1(this.keyBuf, key, 0);
+  }
+
+  /**
+   * Writes a latin1 value into valueBuf; returns its length. Checks the
+   * cache's limit first (the store's own check, with the store's message), so
+   * the scratch never grows past the largest value a cache accepts.
+   */
+  private valueIn(store: ArenaStore, value: string): number {
+    const n = value.length;
+    if (n > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', n);
+    if (n > this.valueBuf.length) this.valueBuf = atLeast(this.valueBuf, n);
+    return writeLatin1(this.valueBuf, value, 0);
+  }
+
+  private save(store: ArenaStore, h: number): void {
+    const length = store.valueLength(h);
+    this.savedValue = atLeast(this.savedValue, length);
+    store.copyValue(h, this.savedValue, 0);
+    this.savedLength = length;
+  }
+
+  /**
+   * The checks before a SET writes: the condition against the current entry
+   * (copying its value to savedValue when asked) and the expiry to write,
+   * resolving KEEP_TTL and DEFAULT_EXPIRY. NO_WRITE when the condition fails.
+   * The key is `length` bytes of `key` from 0.
+   */
+  private prepareWrite(
+    store: ArenaStore,
+    key: Uint8Array,
+    length: number,
     expiresAt: number,
     condition: SetCondition,
     wantPrevious: boolean,
-  ): Entry | undefined {
-    const needCurrent = condition !== SetCondition.ALWAYS || wantPrevious || expiresAt === KEEP_TTL;
-    const current = needCurrent ? store.peek(key) : undefined;
-    this.previous = wantPrevious ? current : undefined;
-    if (condition === SetCondition.IF_ABSENT && current !== undefined) return undefined;
-    if (condition === SetCondition.IF_PRESENT && current === undefined) return undefined;
-    if (expiresAt < 0) {
-      expiresAt = expiresAt === KEEP_TTL && current !== undefined ? current.expiresAt : store.expiresAtFor(0);
+  ): number {
+    this.savedLength = -1;
+    if (condition === SetCondition.ALWAYS && !wantPrevious && expiresAt !== KEEP_TTL) {
+      return expiresAt < 0 ? store.expiresAtFor(0) : expiresAt;
     }
-    return store.set(key, value, expiresAt);
+    const current = store.peekAt(key, 0, length);
+    if (wantPrevious && current >= 0) this.save(store, current);
+    if (condition === SetCondition.IF_ABSENT && current >= 0) return NO_WRITE;
+    if (condition === SetCondition.IF_PRESENT && current < 0) return NO_WRITE;
+    if (expiresAt < 0) {
+      return expiresAt === KEEP_TTL && current >= 0 ? store.expiresAtOf(current) : store.expiresAtFor(0);
+    }
+    return expiresAt;
   }
 
-  /** Adds delta; the new value is in lastNumber. Returns the entry written. */
-  private add(store: CacheStore, key: string, delta: number, ttlMs: number): Entry {
-    const current = store.peek(key);
+  /**
+   * Adds delta to the key (`length` bytes of `key` from 0); the new value is
+   * in lastNumber and whether the key existed in lastFound. Returns the
+   * handle of the entry written.
+   */
+  private add(store: ArenaStore, key: Uint8Array, length: number, delta: number, ttlMs: number): number {
+    const current = store.peekAt(key, 0, length);
     let base = 0;
-    if (current !== undefined) {
-      if (current.value.length > 20 || !INTEGER_TEXT.test(current.value)) {
+    if (current >= 0) {
+      const text = store.valueLength(current) > MAX_INTEGER_TEXT ? '' : store.valueLatin1(current);
+      if (!INTEGER_TEXT.test(text)) {
         throw new OperationError(ErrorCode.NOT_AN_INTEGER, 'value is not an integer or out of range');
       }
-      base = Number(current.value);
+      base = Number(text);
       if (!Number.isSafeInteger(base)) {
         throw new OperationError(ErrorCode.NOT_AN_INTEGER, 'value is not an integer or out of range');
       }
@@ -360,24 +478,21 @@ export class OperationExecutor {
       );
     }
     // INCR keeps an existing entry's expiry, as Redis does; a new counter takes the requested TTL.
-    const expiresAt = current !== undefined ? current.expiresAt : store.expiresAtFor(ttlMs);
-    const entry = store.set(key, String(next), expiresAt);
-    this.previous = current;
+    const expiresAt = current >= 0 ? store.expiresAtOf(current) : store.expiresAtFor(ttlMs);
+    const digits = writeLatin1(this.valueBuf, String(next), 0); // at most 17 chars: fits any scratch
+    const h = store.setAt(key, 0, length, this.valueBuf, 0, digits, expiresAt);
+    this.lastFound = current >= 0;
     this.lastNumber = next;
-    return entry;
+    return h;
   }
 
-  private key(bytes: Buffer, field = 'key'): string {
-    if (bytes.length > this.maxKeyBytes) {
-      throw new OperationError(
-        ErrorCode.KEY_TOO_LARGE,
-        `${field} is ${bytes.length} bytes; the limit is ${this.maxKeyBytes} (maxKeyBytes)`,
-      );
-    }
-    return bytes.toString('latin1');
+  /** Checks a wire key against maxKeyBytes; returns it. */
+  private key(bytes: Buffer): Buffer {
+    if (bytes.length > this.maxKeyBytes) throw this.keyTooLarge('key', bytes.length);
+    return bytes;
   }
 
-  private run(store: CacheStore, op: Operation, result: Result): void {
+  private run(store: ArenaStore, op: Operation, result: Result): void {
     switch (op.type) {
       case OpType.GET:
         return this.get(store, op, result);
@@ -401,42 +516,37 @@ export class OperationExecutor {
     }
   }
 
-  private remainingTtl(entry: Entry): number {
-    return entry.expiresAt === 0 ? -1 : Math.max(0, entry.expiresAt - this.now());
+  private remainingTtl(store: ArenaStore, h: number): number {
+    const expiresAt = store.expiresAtOf(h);
+    return expiresAt === 0 ? -1 : Math.max(0, expiresAt - this.now());
   }
 
-  private get(store: CacheStore, op: Operation, result: Result): void {
-    const entry = store.get(this.key(op.key));
-    if (entry === undefined) return;
+  private get(store: ArenaStore, op: Operation, result: Result): void {
+    const h = store.get(this.key(op.key));
+    if (h < 0) return;
     result.found = true;
-    result.value = valueOf(entry);
-    result.version = versionOf(entry);
-    result.ttlMs = this.remainingTtl(entry);
+    result.value = store.valueBuffer(h);
+    result.version = versionOf(store, h);
+    result.ttlMs = this.remainingTtl(store, h);
   }
 
-  private set(store: CacheStore, op: Operation, result: Result): void {
+  private set(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
     const expiresAt = store.expiresAtFor(op.ttlMs);
-    const entry = this.write(
-      store,
-      key,
-      op.value.toString('latin1'),
-      expiresAt,
-      op.condition,
-      op.returnPrevious,
-    );
-    const previous = this.previous;
-    this.previous = undefined;
-    if (op.returnPrevious && previous !== undefined) {
-      result.found = true;
-      result.value = valueOf(previous);
+    const at = this.prepareWrite(store, key, key.length, expiresAt, op.condition, op.returnPrevious);
+    if (at !== NO_WRITE) {
+      const h = store.set(key, op.value, at);
+      result.applied = true;
+      result.version = versionOf(store, h);
     }
-    if (entry === undefined) return;
-    result.applied = true;
-    result.version = versionOf(entry);
+    if (op.returnPrevious && this.savedLength >= 0) {
+      result.found = true;
+      result.value = Buffer.copyBytesFrom(this.savedValue, 0, this.savedLength);
+    }
+    this.savedLength = -1;
   }
 
-  private compareAndSet(store: CacheStore, op: Operation, result: Result): void {
+  private compareAndSet(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
     const expected = op.expectedVersion;
     if (expected === undefined) {
@@ -444,62 +554,76 @@ export class OperationExecutor {
     }
     const expiresAt = store.expiresAtFor(op.ttlMs);
     const current = store.peek(key);
-    if (current === undefined) return;
+    if (current < 0) return;
     result.found = true;
-    if (current.hlc !== makeHlc(expected.physicalMs, expected.logical) || current.node !== expected.node) {
-      result.version = versionOf(current);
+    if (
+      store.hlcOf(current) !== makeHlc(expected.physicalMs, expected.logical) ||
+      store.nodeOf(current) !== expected.node
+    ) {
+      result.version = versionOf(store, current);
       return;
     }
-    const entry = store.set(key, op.value.toString('latin1'), expiresAt);
+    const h = store.set(key, op.value, expiresAt);
     result.applied = true;
-    result.version = versionOf(entry);
+    result.version = versionOf(store, h);
   }
 
-  private touch(store: CacheStore, op: Operation, result: Result): void {
+  private touch(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
     const expiresAt = store.expiresAtFor(op.ttlMs);
     result.found = store.setExpiry(key, expiresAt);
   }
 
-  private increment(store: CacheStore, op: Operation, result: Result): void {
-    const entry = this.add(store, this.key(op.key), op.delta, op.ttlMs);
-    result.found = this.previous !== undefined;
-    this.previous = undefined;
+  private increment(store: ArenaStore, op: Operation, result: Result): void {
+    const key = this.key(op.key);
+    const h = this.add(store, key, key.length, op.delta, op.ttlMs);
+    result.found = this.lastFound;
     result.applied = true;
     result.number = this.lastNumber;
-    result.version = versionOf(entry);
+    result.version = versionOf(store, h);
   }
 
-  private getMany(store: CacheStore, op: Operation, result: Result): void {
-    const keys = op.keys.map((k, i) => this.key(k, `keys[${i}]`));
-    const entries: EntryResult[] = new Array<EntryResult>(keys.length);
+  private getMany(store: ArenaStore, op: Operation, result: Result): void {
+    const keys = op.keys;
     for (let i = 0; i < keys.length; i++) {
-      const entry = store.get(keys[i]!);
-      entries[i] =
-        entry === undefined
-          ? { found: false, value: EMPTY, version: undefined, ttlMs: 0 }
-          : {
-              found: true,
-              value: valueOf(entry),
-              version: versionOf(entry),
-              ttlMs: this.remainingTtl(entry),
-            };
+      if (keys[i]!.length > this.maxKeyBytes) throw this.keyTooLarge(`keys[${i}]`, keys[i]!.length);
+    }
+    const entries: EntryResult[] = new Array<EntryResult>(keys.length);
+    let found = false;
+    for (let i = 0; i < keys.length; i++) {
+      // Everything is read from the handle before the next get (under LRU a get moves items).
+      const h = store.get(keys[i]!);
+      if (h < 0) {
+        entries[i] = { found: false, value: EMPTY, version: undefined, ttlMs: 0 };
+      } else {
+        found = true;
+        entries[i] = {
+          found: true,
+          value: store.valueBuffer(h),
+          version: versionOf(store, h),
+          ttlMs: this.remainingTtl(store, h),
+        };
+      }
     }
     result.entries = entries;
-    result.found = entries.some((e) => e.found);
+    result.found = found;
   }
 
-  private setMany(store: CacheStore, op: Operation, result: Result): void {
+  private setMany(store: ArenaStore, op: Operation, result: Result): void {
     // Check everything first, so a bad entry writes nothing.
-    const prepared = op.entries.map((kv, i) => {
-      const key = this.key(kv.key, `entries[${i}].key`);
+    const entries = op.entries;
+    const expiries = this.expiries;
+    expiries.length = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const kv = entries[i]!;
+      if (kv.key.length > this.maxKeyBytes) throw this.keyTooLarge(`entries[${i}].key`, kv.key.length);
       if (kv.value.length > store.options.maxValueBytes) {
         throw this.valueTooLarge(store, `entries[${i}].value`, kv.value.length);
       }
-      return { key, value: kv.value.toString('latin1'), expiresAt: store.expiresAtFor(kv.ttlMs) };
-    });
-    for (const p of prepared) store.set(p.key, p.value, p.expiresAt);
+      expiries.push(store.expiresAtFor(kv.ttlMs));
+    }
+    for (let i = 0; i < entries.length; i++) store.set(entries[i]!.key, entries[i]!.value, expiries[i]!);
     result.applied = true;
-    result.number = prepared.length;
+    result.number = entries.length;
   }
 }

@@ -155,7 +155,7 @@ export function createNodeMetrics(src: NodeMetricsSources): Registry {
     ),
     new CollectedMetric(
       'meshcache_cache_bytes',
-      'Accounted bytes per cache (keys, values, per-entry overhead)',
+      'Bytes each cache holds (segments, index, TTL array, large values); never above its budget',
       'gauge',
       perCache((i) => store(i).usedBytes),
     ),

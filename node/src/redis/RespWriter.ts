@@ -128,6 +128,36 @@ export class RespWriter {
     this.payload(s);
   }
 
+  /**
+   * A bulk string of `length` bytes of `src` from `start`. The bytes are
+   * copied before this returns (into the slab, or a chunk of their own when
+   * large), so `src` may change afterwards: a store's value can be written
+   * straight from its arena, whose handle dies at the store's next write.
+   */
+  bulkBytes(src: Uint8Array, start: number, length: number): void {
+    this.line(36, length); // $
+    if (length > BIG_STRING) {
+      if (used > openStart) this.chunks.push(slab.subarray(openStart, used));
+      const chunk = Buffer.allocUnsafeSlow(length);
+      Buffer.prototype.copy.call(src, chunk, 0, start, start + length);
+      this.chunks.push(chunk);
+      openStart = used;
+      this.ensure(2);
+    } else {
+      this.ensure(length + 2);
+      const b = slab;
+      let u = used;
+      if (length < 32) {
+        for (let i = start, end = start + length; i < end; i++) b[u++] = src[i]!;
+      } else {
+        u += Buffer.prototype.copy.call(src, b, u, start, start + length);
+      }
+      used = u;
+    }
+    slab[used++] = 13;
+    slab[used++] = 10;
+  }
+
   /** Null: `$-1` in RESP2, `_` in RESP3. */
   null(): void {
     if (this.resp === 3) {

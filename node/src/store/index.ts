@@ -1,3 +1,4 @@
+export { ArenaStore, type ArenaMemory } from './arena/ArenaStore.js';
 export { CacheStore, MAX_TTL_MS, type CacheStoreOptions, type CacheStoreStats } from './CacheStore.js';
 export { Entry } from './Entry.js';
 export { ENTRY_OVERHEAD_BYTES } from './entryOverhead.js';

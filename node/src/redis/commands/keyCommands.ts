@@ -17,7 +17,7 @@ function exists(c: RedisConnection, argv: readonly string[], argc: number): void
   const ex = c.server.executor;
   for (let i = 1; i < argc; i++) ex.checkKey(argv[i]!);
   let found = 0;
-  for (let i = 1; i < argc; i++) if (ex.peekEntry(c.db, argv[i]!) !== undefined) found++;
+  for (let i = 1; i < argc; i++) if (ex.peekEntry(c.db, argv[i]!) >= 0) found++;
   c.out.integer(found);
 }
 
@@ -48,14 +48,14 @@ function expireCommand(unit: number, absolute: boolean, name: string) {
     const when = expireArgOrPast(argv[2]!, unit, absolute, name, now);
     const ex = c.server.executor;
     const key = argv[1]!;
-    const entry = ex.peekEntry(c.db, key);
-    if (entry === undefined) {
+    const h = ex.peekEntry(c.db, key);
+    if (h < 0) {
       c.out.integer(0);
       return;
     }
     checkExpiryBound(when, name, now);
     if (flags) {
-      const current = entry.expiresAt; // 0 = no expiry, which counts as infinite
+      const current = ex.storeAt(c.db).expiresAtOf(h); // 0 = no expiry, which counts as infinite
       if (
         (flags & NX && current !== 0) ||
         (flags & XX && current === 0) ||
@@ -73,17 +73,19 @@ function expireCommand(unit: number, absolute: boolean, name: string) {
 }
 
 function ttl(c: RedisConnection, key: string, ms: boolean): void {
-  const entry = c.server.executor.peekEntry(c.db, key);
-  if (entry === undefined) return c.out.integer(-2);
-  if (entry.expiresAt === 0) return c.out.integer(-1);
-  const left = Math.max(0, entry.expiresAt - Date.now());
+  const ex = c.server.executor;
+  const h = ex.peekEntry(c.db, key);
+  if (h < 0) return c.out.integer(-2);
+  const expiresAt = ex.storeAt(c.db).expiresAtOf(h);
+  if (expiresAt === 0) return c.out.integer(-1);
+  const left = Math.max(0, expiresAt - Date.now());
   c.out.integer(ms ? left : Math.floor((left + 500) / 1000));
 }
 
 function persist(c: RedisConnection, argv: readonly string[]): void {
   const ex = c.server.executor;
-  const entry = ex.peekEntry(c.db, argv[1]!);
-  if (entry === undefined || entry.expiresAt === 0) return c.out.integer(0);
+  const h = ex.peekEntry(c.db, argv[1]!);
+  if (h < 0 || ex.storeAt(c.db).expiresAtOf(h) === 0) return c.out.integer(0);
   ex.expireEntry(c.db, argv[1]!, 0);
   c.out.integer(1);
 }
@@ -224,6 +226,6 @@ export const keyCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'generic',
     complexity: 'O(1)',
-    handler: (c, argv) => c.out.simple(c.server.executor.peekEntry(c.db, argv[1]!) ? 'string' : 'none'),
+    handler: (c, argv) => c.out.simple(c.server.executor.peekEntry(c.db, argv[1]!) >= 0 ? 'string' : 'none'),
   },
 ];

@@ -1,8 +1,9 @@
 import { SetCondition } from '@meshcache/proto';
-import { DEFAULT_EXPIRY, KEEP_TTL } from '../../engine/OperationExecutor.js';
-import type { Entry } from '../../store/index.js';
+import { DEFAULT_EXPIRY, type EntrySink, KEEP_TTL } from '../../engine/OperationExecutor.js';
+import type { ArenaStore } from '../../store/index.js';
 import type { CommandSpec } from '../RedisCommand.js';
 import type { RedisConnection } from '../RedisConnection.js';
+import type { RespWriter } from '../RespWriter.js';
 import { RedisReplyError, SYNTAX_ERROR, wrongArity } from '../RedisReplyError.js';
 import { expireArg, integerArg, is, MILLISECONDS, SECONDS } from './args.js';
 
@@ -19,8 +20,32 @@ const XX = 128;
 const GET = 256;
 const ANY_EXPIRE = EX | PX | EXAT | PXAT;
 
-/** Scratch for MGET results; reused (handlers run one at a time). */
-const mgetScratch: (Entry | undefined)[] = [];
+/**
+ * MGET's reply, written one value at a time as the executor looks the keys
+ * up: under LRU each get may move or evict what the previous one returned.
+ * Reused (handlers run one at a time).
+ */
+class MgetReply implements EntrySink {
+  out: RespWriter | undefined = undefined;
+  begin(count: number): void {
+    this.out!.array(count);
+  }
+  entry(store: ArenaStore, h: number): void {
+    bulkValue(this.out!, store, h);
+  }
+}
+const mgetReply = new MgetReply();
+
+/** A value as a bulk string straight from the store's bytes, or null for -1. */
+function bulkValue(out: RespWriter, store: ArenaStore, h: number): void {
+  if (h < 0) out.null();
+  else out.bulkBytes(store.valueSource(h), store.valueOffset(h), store.valueLength(h));
+}
+
+/** The value of entry `h` of the connection's database as a bulk reply (null for -1). */
+function replyValue(c: RedisConnection, h: number): void {
+  bulkValue(c.out, c.server.executor.storeAt(c.db), h);
+}
 
 /** Result of parseStringOptions: the flags and the expire option's argument, if any. */
 interface StringOptions {
@@ -93,8 +118,11 @@ function set(c: RedisConnection, argv: readonly string[], argc: number): void {
   const expiry = flags & ANY_EXPIRE ? expiresAt : flags & KEEPTTL ? KEEP_TTL : DEFAULT_EXPIRY;
   const wantPrevious = (flags & GET) !== 0;
   const written = ex.setEntry(c.db, argv[1]!, argv[2]!, expiry, condition, wantPrevious);
-  if (wantPrevious) c.out.bulk(ex.previous?.value);
-  else if (written === undefined) c.out.null();
+  if (wantPrevious) {
+    // The replaced value was copied out before the write (which may have reused its bytes).
+    if (ex.savedLength < 0) c.out.null();
+    else c.out.bulkBytes(ex.savedValue, 0, ex.savedLength);
+  } else if (written < 0) c.out.null();
   else c.out.ok();
 }
 
@@ -103,22 +131,25 @@ function getex(c: RedisConnection, argv: readonly string[], argc: number): void 
   // As redis-server: options first, then the key (absent: null), then the expire value.
   const flags = argc > 2 ? parseStringOptions(argv, 2, argc, false).flags : 0;
   const key = argv[1]!;
-  const entry = ex.getEntry(c.db, key);
-  if (entry === undefined) {
-    c.out.null();
+  const h = ex.getEntry(c.db, key);
+  if (h < 0 || flags === 0) {
+    replyValue(c, h);
     return;
   }
-  const value = entry.value;
-  if (flags !== 0) {
-    if (flags & ANY_EXPIRE) {
-      const expiresAt = expiryOf(parsed, 'getex');
-      if (expiresAt <= Date.now()) ex.deleteEntry(c.db, key);
-      else ex.expireEntry(c.db, key, expiresAt);
-    } else if (flags & PERSIST && entry.expiresAt !== 0) {
-      ex.expireEntry(c.db, key, 0);
-    }
+  if (flags & ANY_EXPIRE) {
+    const expiresAt = expiryOf(parsed, 'getex');
+    // Copied first: changing the expiry may grow the TTL array and reclaim the value's segment.
+    ex.saveValue(c.db, h);
+    if (expiresAt <= Date.now()) ex.deleteEntry(c.db, key);
+    else ex.expireEntry(c.db, key, expiresAt);
+  } else if (flags & PERSIST && ex.storeAt(c.db).expiresAtOf(h) !== 0) {
+    ex.saveValue(c.db, h);
+    ex.expireEntry(c.db, key, 0);
+  } else {
+    replyValue(c, h);
+    return;
   }
-  c.out.bulk(value);
+  c.out.bulkBytes(ex.savedValue, 0, ex.savedLength);
 }
 
 function incrBy(c: RedisConnection, key: string, delta: number): void {
@@ -148,7 +179,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
-    handler: (c, argv) => c.out.bulk(c.server.executor.getEntry(c.db, argv[1]!)?.value),
+    handler: (c, argv) => replyValue(c, c.server.executor.getEntry(c.db, argv[1]!)),
   },
   {
     name: 'set',
@@ -176,7 +207,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '6.2.0',
     group: 'string',
     complexity: 'O(1)',
-    handler: (c, argv) => c.out.bulk(c.server.executor.takeEntry(c.db, argv[1]!)?.value),
+    handler: (c, argv) => replyValue(c, c.server.executor.takeEntry(c.db, argv[1]!)),
   },
   {
     name: 'getex',
@@ -205,11 +236,11 @@ export const stringCommands: readonly CommandSpec[] = [
     group: 'string',
     complexity: 'O(N) where N is the number of keys to retrieve.',
     handler: (c, argv, argc) => {
-      c.server.executor.getEntries(c.db, argv, 1, argc, mgetScratch);
-      c.out.array(argc - 1);
-      for (let i = 0; i < argc - 1; i++) {
-        c.out.bulk(mgetScratch[i]?.value);
-        mgetScratch[i] = undefined;
+      mgetReply.out = c.out;
+      try {
+        c.server.executor.getEntries(c.db, argv, 1, argc, mgetReply);
+      } finally {
+        mgetReply.out = undefined;
       }
     },
   },
@@ -257,7 +288,11 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '2.2.0',
     group: 'string',
     complexity: 'O(1)',
-    handler: (c, argv) => c.out.integer(c.server.executor.peekEntry(c.db, argv[1]!)?.value.length ?? 0),
+    handler: (c, argv) => {
+      const ex = c.server.executor;
+      const h = ex.peekEntry(c.db, argv[1]!);
+      c.out.integer(h < 0 ? 0 : ex.storeAt(c.db).valueLength(h));
+    },
   },
   {
     name: 'incr',
