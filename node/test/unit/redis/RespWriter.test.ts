@@ -100,6 +100,22 @@ describe('RespWriter', () => {
     expect(views[0]!.toString()).toBe('+first\r\n');
   });
 
+  it('writes bulk strings from byte ranges, copied before the source changes', () => {
+    for (const length of [0, 5, 31, 32, 1000, 16 * 1024 + 1, 300_000]) {
+      const src = Buffer.alloc(length + 10);
+      for (let i = 0; i < src.length; i++) src[i] = (i * 7) & 0xff;
+      const expected = src.toString('latin1', 3, 3 + length);
+      const w = new RespWriter();
+      w.simple('A');
+      w.bulkBytes(src, 3, length);
+      src.fill(0); // the store's next write may reuse the bytes before the flush
+      w.bulkBytes(new Uint8Array([104, 105]), 0, 2);
+      const s = new RecordingSocket();
+      w.flush(s as unknown as Socket);
+      expect(s.text).toBe(`+A\r\n$${length}\r\n${expected}\r\n$2\r\nhi\r\n`);
+    }
+  });
+
   it("reports the socket's backpressure", () => {
     const w = new RespWriter();
     w.ok();
