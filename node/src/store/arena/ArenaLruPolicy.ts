@@ -1,4 +1,4 @@
-import type { EvictionPolicyName } from '../EvictionPolicy.js';
+import type { EvictionPolicyName } from '../StoreOptions.js';
 import { EVICT, type ArenaPolicy } from './ArenaPolicy.js';
 
 /**

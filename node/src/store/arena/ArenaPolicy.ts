@@ -1,4 +1,4 @@
-import type { EvictionPolicyName } from '../EvictionPolicy.js';
+import type { EvictionPolicyName } from '../StoreOptions.js';
 import type { SegmentPool } from './SegmentPool.js';
 
 /** onReclaim's answer for an item that leaves the cache. */

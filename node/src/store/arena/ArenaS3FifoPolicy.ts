@@ -1,4 +1,4 @@
-import type { EvictionPolicyName } from '../EvictionPolicy.js';
+import type { EvictionPolicyName } from '../StoreOptions.js';
 import { ArenaGhost } from './ArenaGhost.js';
 import { EVICT, keepIn, type ArenaPolicy } from './ArenaPolicy.js';
 import type { SegmentPool } from './SegmentPool.js';

@@ -66,8 +66,11 @@
  *
  * Single-threaded and synchronous; assumes a little-endian machine (x64, arm64).
  */
-import type { CacheStoreOptions, CacheStoreStats } from '../CacheStore.js';
-import type { EvictionPolicyName } from '../EvictionPolicy.js';
+import type {
+  EvictionPolicyName,
+  StoreOptions as CacheStoreOptions,
+  StoreStats as CacheStoreStats,
+} from '../StoreOptions.js';
 import type { HybridLogicalClock } from '../HybridLogicalClock.js';
 import { StoreError } from '../StoreError.js';
 import { ArenaIndex, EMPTY } from './ArenaIndex.js';

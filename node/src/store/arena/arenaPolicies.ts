@@ -1,4 +1,4 @@
-import type { EvictionPolicyName } from '../EvictionPolicy.js';
+import type { EvictionPolicyName } from '../StoreOptions.js';
 import { ArenaLruPolicy } from './ArenaLruPolicy.js';
 import type { ArenaPolicy } from './ArenaPolicy.js';
 import { ArenaS3FifoPolicy } from './ArenaS3FifoPolicy.js';

@@ -1,13 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CacheStoreOptions } from '../../../../src/store/CacheStore.js';
-import type { EvictionPolicyName } from '../../../../src/store/EvictionPolicy.js';
+import {
+  MAX_TTL_MS,
+  type EvictionPolicyName,
+  type StoreOptions,
+} from '../../../../src/store/StoreOptions.js';
 import { HybridLogicalClock, compareVersions, makeHlc } from '../../../../src/store/HybridLogicalClock.js';
 import { StoreError } from '../../../../src/store/StoreError.js';
 import { ArenaStore } from '../../../../src/store/arena/ArenaStore.js';
 import { LARGE_ITEM_OVERHEAD_BYTES } from '../../../../src/store/arena/LargeValues.js';
 
 const T0 = 1_763_000_000_000;
-const MAX_TTL_MS = 10 * 365 * 24 * 60 * 60 * 1000;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 class FakeTime {
@@ -16,7 +18,7 @@ class FakeTime {
 }
 
 function makeStore(
-  overrides: Partial<CacheStoreOptions> = {},
+  overrides: Partial<StoreOptions> = {},
   time = new FakeTime(),
 ): { store: ArenaStore; time: FakeTime; clock: HybridLogicalClock } {
   const clock = new HybridLogicalClock(42, time.now);
@@ -194,7 +196,7 @@ describe('ArenaStore basics', () => {
 });
 
 describe('ArenaStore limits', () => {
-  it('rejects an oversized key or value with the same codes and messages as CacheStore', () => {
+  it('rejects an oversized key or value with KEY_TOO_LARGE / VALUE_TOO_LARGE naming the limit', () => {
     const { store } = makeStore({ maxValueBytes: 1000, maxKeyBytes: 8 });
     expect(() => store.set(b('k'), Buffer.alloc(2000), 0)).toThrow(
       new StoreError(
