@@ -3,7 +3,12 @@ import type { EvictionPolicyName } from '../store/index.js';
 /** One named cache a node serves. */
 export interface CacheOptions {
   name: string;
-  /** Byte budget for keys, values and per-entry overhead; eviction keeps the cache under it. */
+  /**
+   * Byte budget of everything the cache's store allocates: segments, index,
+   * TTL array, large items and a fixed part. An item costs its key and value
+   * plus about 46 bytes (a 32-byte header, 8-byte alignment and its index
+   * slot). Eviction keeps the cache under it.
+   */
   maxMemoryBytes: number;
   /** TTL applied when a write asks for the cache default; 0 = entries never expire by default. */
   defaultTtlMs: number;

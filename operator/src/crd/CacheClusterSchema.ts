@@ -52,7 +52,7 @@ export const cacheSchema = obj(
     }),
     maxMemory: str({
       description:
-        'Memory budget of the cache on each node (keys, values and per-entry overhead), e.g. "512Mi". Default 256Mi.',
+        'Memory budget of the cache on each node, e.g. "512Mi": it bounds everything the cache\'s store allocates (segments, index, TTL array, large items, a fixed part); an item costs its key and value plus about 46 bytes (32-byte header, 8-byte alignment, index slot). Default 256Mi.',
       pattern: BYTE_SIZE_PATTERN,
       default: '256Mi',
     }),
