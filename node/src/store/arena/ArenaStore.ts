@@ -41,7 +41,7 @@
  *
  * BUDGET: `maxMemoryBytes` bounds everything the store allocates: segments
  * (with their measured object cost), the index, the TTL array, the policy's
- * ghost, large items, the scratch words, per-segment metadata and a fixed
+ * ghost, large items, per-segment metadata and a fixed
  * part for the store's objects. Every growth makes room first (releasing free
  * segments, then reclaiming), so `usedBytes` is never above the budget after
  * any call, and it is what the store holds, not an estimate per entry.
@@ -137,6 +137,20 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new Error('ArenaStore assumes a little-endian machine');
 }
 
+/**
+ * The key-words scratch (see keyHash.ts), one per process rather than per
+ * store: a store uses it only inside one synchronous call, and sized for the
+ * default 64 KiB key limit it would otherwise take 64 KiB of every cache's
+ * budget (a small cache could hold nothing). It is not charged to any budget.
+ */
+let sharedKeyScratch = new Int32Array(0);
+
+function keyScratch(maxKeyBytes: number): Int32Array {
+  const words = (maxKeyBytes + 3) >>> 2;
+  if (sharedKeyScratch.length < words) sharedKeyScratch = new Int32Array(words);
+  return sharedKeyScratch;
+}
+
 /** Where the store's bytes go (usedBytes is their sum). */
 export interface ArenaMemory {
   segments: number;
@@ -227,7 +241,7 @@ export class ArenaStore {
     this.unitMask = this.pool.unitMask;
     this.segmentBytes = segmentBytes;
     this.largeThreshold = segmentBytes / 8;
-    this.words = new Int32Array((options.maxKeyBytes + 3) >>> 2);
+    this.words = keyScratch(options.maxKeyBytes);
   }
 
   /** Items held, including expired ones not collected yet. */
@@ -257,7 +271,6 @@ export class ArenaStore {
       this.ttl.bytes +
       this.policy.bytes +
       this.large.bytes +
-      this.words.byteLength +
       ARENA_FIXED_BYTES
     );
   }
@@ -274,7 +287,7 @@ export class ArenaStore {
       ttl: this.ttl.bytes,
       policy: this.policy.bytes,
       large: this.large.bytes,
-      fixed: this.words.byteLength + ARENA_FIXED_BYTES,
+      fixed: ARENA_FIXED_BYTES,
     };
   }
 

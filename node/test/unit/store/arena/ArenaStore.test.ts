@@ -105,6 +105,15 @@ describe('ArenaStore basics', () => {
     expect(store.valueLatin1(store.set(b('e'), Buffer.alloc(0), 0))).toBe('');
   });
 
+  it('charges no key scratch to the budget: a 64 KiB cache with 64 KiB keys allowed holds items', () => {
+    const { store } = makeStore({ maxMemoryBytes: 64 * 1024, maxKeyBytes: 64 * 1024 });
+    expect(store.usedBytes).toBeLessThan(12 * 1024);
+    for (let i = 0; i < 100; i++) store.set(b(`key:${i}`), Buffer.alloc(100, i), 0);
+    expect(store.size).toBe(100);
+    expect(store.valueBuffer(store.peek(b('key:7')))[0]).toBe(7);
+    store.verify();
+  });
+
   it('exposes where a value lies (valueSource, valueOffset) for small and large items', () => {
     const { store } = makeStore({ maxMemoryBytes: 1 << 20, maxValueBytes: 1 << 18 });
     const small = store.set(b('small-key'), b('abc'), 0);
