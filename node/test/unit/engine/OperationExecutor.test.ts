@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ErrorCode, type Operation, OpType, type Result, SetCondition } from '@meshcache/proto';
+import { ErrorCode, Operation, OpType, type Result, SetCondition } from '@meshcache/proto';
 import { type CacheOptions, DEFAULT_CACHE_OPTIONS } from '../../../src/config/NodeOptions.js';
 import { CacheRegistry } from '../../../src/engine/CacheRegistry.js';
 import {
@@ -43,21 +43,7 @@ function setup(cache: Partial<CacheOptions> = {}) {
 }
 
 function op(input: Partial<Operation> & Pick<Operation, 'type'>): Operation {
-  return {
-    id: 1,
-    cache: '',
-    key: Buffer.alloc(0),
-    value: Buffer.alloc(0),
-    ttlMs: 0,
-    condition: SetCondition.ALWAYS,
-    expectedVersion: undefined,
-    delta: 0,
-    keys: [],
-    entries: [],
-    consistency: 0,
-    returnPrevious: false,
-    ...input,
-  };
+  return Operation.fromPartial({ id: 1, ...input });
 }
 
 const b = (s: string) => Buffer.from(s, 'latin1');
