@@ -5,7 +5,11 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './ConfigError.js';
 import { DEFAULT_CACHE_OPTIONS, DEFAULT_NODE_OPTIONS, type NodeOptions } from './NodeOptions.js';
+import { ARENA_MAX_BUDGET_BYTES } from '../store/index.js';
 import { parseByteSize } from './byteSize.js';
+
+/** Smallest cache budget: below it the fixed part, the index and one segment leave no room for items. */
+export const MIN_CACHE_MEMORY_BYTES = 64 * 1024;
 
 const port = z.number().int('must be an integer').min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
 const positiveInt = z.number().int('must be an integer').positive('must be greater than 0');
@@ -26,7 +30,15 @@ const cacheName = z
 const cacheSchema = z
   .object({
     name: cacheName,
-    maxMemoryBytes: byteSize,
+    maxMemoryBytes: byteSize.pipe(
+      z
+        .number()
+        .min(
+          MIN_CACHE_MEMORY_BYTES,
+          'must be at least 65536 (64Ki): a smaller cache cannot hold its index and a segment',
+        )
+        .max(ARENA_MAX_BUDGET_BYTES, 'must be at most 17179869184 (16Gi) per cache'),
+    ),
     defaultTtlMs: z.number().int('must be an integer').min(0, 'must be >= 0 (0 = no default TTL)'),
     maxValueBytes: byteSize,
     evictionPolicy: z.enum(['lru', 's3fifo']),

@@ -5,6 +5,10 @@ import { parseBytes, parseQuantity } from '../render/units.js';
 /** Headroom the node process needs beside its caches' budgets (runtime, buffers). */
 export const NODE_OVERHEAD_BYTES = 128 * 1024 * 1024;
 
+/** A node's per-cache budget bounds (the node checks them too: `caches.N.maxMemoryBytes`). */
+export const MIN_CACHE_MEMORY_BYTES = 64 * 1024;
+export const MAX_CACHE_MEMORY_BYTES = 16 * 1024 * 1024 * 1024;
+
 /**
  * Checks the CRD's schema cannot make (sums, quantities, operator settings).
  * Returns one clear sentence per problem; empty when the spec is usable.
@@ -21,6 +25,11 @@ export function validateClusterSpec(cluster: CacheCluster, ctx: RenderContext): 
     const mem = parseBytes(c.maxMemory);
     const value = parseBytes(c.maxValueSize);
     budget += mem;
+    if (mem < MIN_CACHE_MEMORY_BYTES || mem > MAX_CACHE_MEMORY_BYTES) {
+      problems.push(
+        `cache "${c.name}": maxMemory ${c.maxMemory} is outside 64Ki..16Gi, the budgets a node accepts per cache`,
+      );
+    }
     if (value > mem) {
       problems.push(
         `cache "${c.name}": maxValueSize ${c.maxValueSize} is larger than its maxMemory ${c.maxMemory}`,

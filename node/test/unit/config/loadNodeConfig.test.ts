@@ -76,6 +76,8 @@ describe('loadNodeConfig', () => {
     [['--caches', '[{name: a, replicationFactor: 0}]'], 'caches.0.replicationFactor', /greater than 0/],
     [['--caches', '[{name: a, colour: red}]'], 'caches.0', /unknown setting\(s\) "colour"/],
     [['--max-ops-per-frame', '0'], 'maxOpsPerFrame', /greater than 0/],
+    [['--caches', '[{name: a, maxMemoryBytes: 32Ki}]'], 'caches.0.maxMemoryBytes', /at least 65536 \(64Ki\)/],
+    [['--caches', '[{name: a, maxMemoryBytes: 17Gi}]'], 'caches.0.maxMemoryBytes', /at most .* \(16Gi\)/],
     [['--caches', '{{{'], 'caches', /not valid YAML or JSON/],
   ])('%j names field %s', (argv, field, rule) => {
     const err = configError(() => load(argv));

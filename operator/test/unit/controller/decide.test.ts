@@ -122,6 +122,17 @@ describe('decide (pure)', () => {
     expect(d.requeueAfterMs).toBeUndefined();
   });
 
+  it('a cache budget the node would refuse is an invalid spec, not a crash-looping pod', () => {
+    const d = decide(
+      observed({ spec: { caches: [{ name: 'tiny', maxMemory: '32Ki', maxValueSize: '1Ki' }] } }),
+      ctx,
+    );
+    expect(d.status?.phase).toBe('Invalid');
+    expect(d.status?.conditions?.find((c) => c.type === 'Degraded')?.message).toBe(
+      'Invalid spec: cache "tiny": maxMemory 32Ki is outside 64Ki..16Gi, the budgets a node accepts per cache',
+    );
+  });
+
   it('objects no longer wanted are deleted', () => {
     const d = decide(
       observed({
