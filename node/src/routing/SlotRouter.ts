@@ -1,6 +1,6 @@
 import type { Placement } from '@meshcache/client';
 import { keySlot } from '@meshcache/client';
-import { DEFAULT_CACHE_NAME, type Member } from '@meshcache/proto';
+import { DEFAULT_CACHE_NAME, type Member, type Operation, OpType } from '@meshcache/proto';
 
 /** Where the operations on one key go. */
 export interface Route {
@@ -39,6 +39,27 @@ export class SlotRouter {
 
   get epoch(): number {
     return this.source.epoch;
+  }
+
+  /** Whether this node serves `key` in `cache`: route(...).local without building a Route. */
+  isLocal(cache: string, key: Uint8Array): boolean {
+    const factor = this.factors.get(cache === '' ? DEFAULT_CACHE_NAME : cache);
+    const table = factor === undefined ? undefined : this.source.placement.table(factor);
+    return !table || table.width === 0 || table.primary(keySlot(key)) === this.selfId;
+  }
+
+  /** Whether this node serves every key of every operation of a frame (the common case: one check, no Routes). */
+  allLocal(ops: readonly Operation[]): boolean {
+    for (const op of ops) {
+      if (op.type === OpType.GET_MANY) {
+        for (const k of op.keys) if (!this.isLocal(op.cache, k)) return false;
+      } else if (op.type === OpType.SET_MANY) {
+        for (const e of op.entries) if (!this.isLocal(op.cache, e.key)) return false;
+      } else if (!this.isLocal(op.cache, op.key)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The route of `key` in `cache` ('' is the default cache). Unknown caches run locally (and fail there). */

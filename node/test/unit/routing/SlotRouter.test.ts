@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { keySlot, Placement } from '@meshcache/client';
-import { MemberState, type Topology } from '@meshcache/proto';
+import { MemberState, Operation, OpType, type Topology } from '@meshcache/proto';
 import { placementPayload } from '../../../src/placement/placementPayload.js';
 import { clusterSlots } from '../../../src/routing/clusterSlots.js';
 import { SlotRouter } from '../../../src/routing/SlotRouter.js';
@@ -65,6 +65,25 @@ describe('SlotRouter', () => {
         if (!route.local) expect(route).toMatchObject({ owner, address: `${owner}:7070` });
       }
     }
+  });
+
+  it('isLocal and allLocal agree with route().local for every kind of operation', () => {
+    const router = new SlotRouter('a', source, caches);
+    const keys = Array.from({ length: 200 }, (_, i) => Buffer.from(`key:${i}`));
+    for (const cache of ['', 'default', 'sessions', 'nope']) {
+      for (const k of keys) expect(router.isLocal(cache, k)).toBe(router.route(cache, k).local);
+    }
+    const local = keys.filter((k) => router.route('', k).local);
+    const away = keys.find((k) => !router.route('', k).local)!;
+    const get = (key: Buffer) => Operation.fromPartial({ type: OpType.GET, key });
+    const getMany = (ks: Buffer[]) => Operation.fromPartial({ type: OpType.GET_MANY, keys: ks });
+    const setMany = (ks: Buffer[]) =>
+      Operation.fromPartial({ type: OpType.SET_MANY, entries: ks.map((key) => ({ key, value: key })) });
+    expect(router.allLocal([get(local[0]!), getMany(local), setMany(local)])).toBe(true);
+    expect(router.allLocal([get(local[0]!), get(away)])).toBe(false);
+    expect(router.allLocal([getMany([...local, away])])).toBe(false);
+    expect(router.allLocal([setMany([away, ...local])])).toBe(false);
+    expect(router.allLocal([])).toBe(true);
   });
 
   it('serves locally before there is a table, and for unknown caches (which then fail locally)', () => {
