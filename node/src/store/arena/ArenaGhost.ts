@@ -9,7 +9,7 @@ const MIN_CAPACITY = 256;
  * `bound` hashes were added after it, so entries age out FIFO without a queue
  * to pop, and the bound may follow the main queue's item count.
  *
- * Unlike the store's GhostQueue it never grows by itself: the owner calls
+ * It never grows by itself: the owner calls
  * `grow` at a point where it has made room in its budget (`growthBytesFor`),
  * and `add` treats a bound above the capacity as the capacity. Approximate as
  * ghosts are: a full bucket drops its oldest hash early, equal hashes alias,

@@ -66,11 +66,7 @@
  *
  * Single-threaded and synchronous; assumes a little-endian machine (x64, arm64).
  */
-import type {
-  EvictionPolicyName,
-  StoreOptions as CacheStoreOptions,
-  StoreStats as CacheStoreStats,
-} from '../StoreOptions.js';
+import { type EvictionPolicyName, MAX_TTL_MS, type StoreOptions, type StoreStats } from '../StoreOptions.js';
 import type { HybridLogicalClock } from '../HybridLogicalClock.js';
 import { StoreError } from '../StoreError.js';
 import { ArenaIndex, EMPTY } from './ArenaIndex.js';
@@ -102,8 +98,6 @@ import { LargeValues } from './LargeValues.js';
 import { ARENA_QUEUES, SEGMENT_OBJECT_BYTES, SegmentPool } from './SegmentPool.js';
 import { TtlRefs } from './TtlRefs.js';
 
-/** Longest TTL accepted: 10 years (365-day years), as CacheStore. */
-const MAX_TTL_MS = 10 * 365 * 24 * 60 * 60 * 1000;
 /** Redis' active expiry sample size; repeat while more than 25% of a sample expired. */
 const ACTIVE_EXPIRE_SAMPLE = 20;
 
@@ -166,8 +160,8 @@ export interface ArenaMemory {
 
 export class ArenaStore {
   readonly name: string;
-  readonly options: Readonly<CacheStoreOptions>;
-  readonly stats: CacheStoreStats = { hits: 0, misses: 0, evictions: 0, expirations: 0, sets: 0, deletes: 0 };
+  readonly options: Readonly<StoreOptions>;
+  readonly stats: StoreStats = { hits: 0, misses: 0, evictions: 0, expirations: 0, sets: 0, deletes: 0 };
   /** Reclaims that evicted a whole segment because a write hit ARENA_MAX_KEEPING_RECLAIMS. */
   forcedReclaims = 0;
   /** Compactions (runs of segments packed to free space without evicting). */
@@ -208,7 +202,7 @@ export class ArenaStore {
   private readonly defaultTtlMs: number;
 
   constructor(
-    options: CacheStoreOptions,
+    options: StoreOptions,
     private readonly clock: HybridLogicalClock,
     private readonly now: () => number = Date.now,
   ) {
