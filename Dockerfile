@@ -44,4 +44,5 @@ USER node
 # gRPC data plane, admin HTTP, gossip, Redis protocol.
 EXPOSE 7070 8080 7946 6379
 # Exec form, no shell or npm wrapper, so SIGTERM reaches the node process itself.
-ENTRYPOINT ["node", "/app/node/dist/bin/meshcache-node.js"]
+# V8 flags as NODE_V8_FLAGS (operator/src/runtime/nodeBinary.ts says why; a test keeps them equal).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/node/dist/bin/meshcache-node.js"]

@@ -18,12 +18,13 @@
  *
  * Options: --budget-mib N (256), --inserts N (2000000), --batch N entries per
  * setMany (500), --in-flight N setMany calls (8), --sample-ms N (200),
- * --node-options "..." (NODE_OPTIONS for the node process only, e.g.
- * "--max-semi-space-size=8"), --json FILE.
+ * --v8-flags "..." (V8 flags for the node process, default the ones it
+ * ships with, NODE_V8_FLAGS; --v8-flags "" measures V8's own defaults),
+ * --node-options "..." (NODE_OPTIONS for the node process only), --json FILE.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createClient, rawSerializer, type MeshcacheClient, type SetManyEntry } from '@meshcache/client';
-import { LocalNodeProcess } from '@meshcache/operator';
+import { LocalNodeProcess, NODE_V8_FLAGS } from '@meshcache/operator';
 
 const MiB = 1024 * 1024;
 const KEY_BYTES = 16;
@@ -47,6 +48,9 @@ const batch = positiveInt('batch', '500');
 const inFlight = positiveInt('in-flight', '8');
 const sampleMs = positiveInt('sample-ms', '200');
 const nodeOptions = arg('node-options', '');
+const v8Flags = arg('v8-flags', NODE_V8_FLAGS.join(' '))
+  .split(' ')
+  .filter((f) => f !== '');
 const jsonFile = arg('json', '');
 const budget = budgetMiB * MiB;
 
@@ -130,7 +134,8 @@ const mib = (b: number | undefined): string => (b === undefined ? 'n/a' : `${(b 
 async function main(): Promise<number> {
   console.log(
     `node memory benchmark: node ${process.version}, budget ${budgetMiB} MiB, ${inserts} inserts of ` +
-      `${KEY_BYTES} B keys and ${VALUE_BYTES} B values, setMany of ${batch}, ${inFlight} in flight` +
+      `${KEY_BYTES} B keys and ${VALUE_BYTES} B values, setMany of ${batch}, ${inFlight} in flight, ` +
+      `node V8 flags: ${v8Flags.length > 0 ? v8Flags.join(' ') : "none (V8's defaults)"}` +
       (nodeOptions ? `, node NODE_OPTIONS="${nodeOptions}"` : ''),
   );
   const savedNodeOptions = process.env['NODE_OPTIONS'];
@@ -140,6 +145,7 @@ async function main(): Promise<number> {
     node = await LocalNodeProcess.start({
       id: 'node-memory-bench',
       args: ['--caches', `[{name: default, maxMemoryBytes: ${budgetMiB}Mi}]`],
+      v8Flags,
     });
   } finally {
     if (savedNodeOptions === undefined) delete process.env['NODE_OPTIONS'];
@@ -288,6 +294,7 @@ async function main(): Promise<number> {
       const figures = {
         node: process.version,
         nodeOptions,
+        v8Flags,
         budgetBytes: budget,
         inserts,
         acknowledged,

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_V8_FLAGS } from '@meshcache/operator';
 import { waitFor } from './waitFor.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -84,6 +85,7 @@ export class NodeProcess {
       prefix[0] ?? process.execPath,
       [
         ...(prefix.length > 0 ? [...prefix.slice(1), process.execPath] : []),
+        ...NODE_V8_FLAGS,
         NODE_BIN,
         '--id',
         id,

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_V8_FLAGS } from '@meshcache/operator';
 
 export const NODE_BIN = fileURLToPath(new URL('../../../node/dist/bin/meshcache-node.js', import.meta.url));
 
@@ -110,6 +111,7 @@ export class BenchNode {
     const child = spawn(
       process.execPath,
       [
+        ...NODE_V8_FLAGS,
         NODE_BIN,
         '--id',
         id,

@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { nodeBinaryPath } from './nodeBinary.js';
+import { nodeArgs } from './nodeBinary.js';
 
 export interface LocalNodeOptions {
   id: string;
   /** Extra meshcache-node flags. */
   args?: string[];
+  /** V8 flags for the node process; default NODE_V8_FLAGS (pass [] for V8's own defaults). */
+  v8Flags?: readonly string[];
   startTimeoutMs?: number;
 }
 
@@ -37,24 +39,26 @@ export class LocalNodeProcess {
   static async start(options: LocalNodeOptions): Promise<LocalNodeProcess> {
     const child = spawn(
       process.execPath,
-      [
-        nodeBinaryPath(),
-        '--id',
-        options.id,
-        '--host',
-        '127.0.0.1',
-        '--bind-host',
-        '127.0.0.1',
-        '--grpc-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--redis-port',
-        '0',
-        '--gossip-port',
-        '0',
-        ...(options.args ?? []),
-      ],
+      nodeArgs(
+        [
+          '--id',
+          options.id,
+          '--host',
+          '127.0.0.1',
+          '--bind-host',
+          '127.0.0.1',
+          '--grpc-port',
+          '0',
+          '--admin-port',
+          '0',
+          '--redis-port',
+          '0',
+          '--gossip-port',
+          '0',
+          ...(options.args ?? []),
+        ],
+        options.v8Flags,
+      ),
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const node = new LocalNodeProcess(options.id, child);

@@ -17,3 +17,27 @@ export function nodeBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   }
   return path;
 }
+
+/**
+ * V8 flags `meshcache-node` runs with wherever it is started: the Docker
+ * image's ENTRYPOINT (a test keeps it in step), `meshcache up`, the e2e tests
+ * and the benches.
+ *
+ * --max-semi-space-size=8 (MiB): V8 sizes the young generation from the
+ * machine's RAM; under a cache's request load it grew to 2 x 32-64 MiB of
+ * resident scavenger space, a third of a 256 MiB cache's budget again
+ * (`npm run bench:node-memory`: RSS 1.52-1.64x the budget at V8's default,
+ * 1.45x with 8 MiB). Request garbage dies young, so 8 MiB semi-spaces cost no
+ * measured throughput (fill 690-710k sets/s either way); 4 MiB promoted
+ * in-flight requests and grew the old space instead.
+ */
+export const NODE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+/** Arguments for spawn(process.execPath, ...): the V8 flags, the entry point, then the node's own flags. */
+export function nodeArgs(
+  args: readonly string[],
+  v8Flags: readonly string[] = NODE_V8_FLAGS,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  return [...v8Flags, nodeBinaryPath(env), ...args];
+}
