@@ -1,11 +1,13 @@
 // End-to-end: start-up validation and SIGTERM handling of real meshcache-node processes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { ErrorCode, OpType } from '@meshcache/proto';
+import { NODE_V8_FLAGS } from '@meshcache/operator';
 import { NODE_BIN, NodeProcess } from '../src/NodeProcess.js';
+import { waitFor } from '../src/waitFor.js';
 import { op, RawCacheClient } from '../src/RawCacheClient.js';
 
 function runNode(args: string[], env: Record<string, string> = {}) {
@@ -95,4 +97,39 @@ describe('SIGTERM', () => {
     expect(node.logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
     client.close();
   });
+
+  it('still stops on SIGTERM when whatever read its stdout has gone', async () => {
+    // Started by hand, not by NodeProcess (which keeps reading stdout): the
+    // node's next log lines meet a pipe with no reader (EPIPE).
+    const child = spawn(
+      process.execPath,
+      [
+        ...NODE_V8_FLAGS,
+        NODE_BIN,
+        '--grpc-port',
+        '0',
+        '--admin-port',
+        '0',
+        '--redis-port',
+        '0',
+        '--gossip-port',
+        '0',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await waitFor(() => out.includes('"msg":"node ready"'), { timeoutMs: 20_000, what: 'node ready' });
+    child.stdout.destroy();
+    child.kill('SIGTERM'); // the shutdown logs, into the broken pipe
+    const deadline = new Promise<string>((resolve) =>
+      setTimeout(() => resolve('still running'), 10_000).unref(),
+    );
+    const result = await Promise.race([exited, deadline]);
+    if (result !== 0) child.kill('SIGKILL');
+    expect(result).toBe(0);
+  }, 40_000);
 });
