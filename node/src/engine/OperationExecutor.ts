@@ -201,8 +201,8 @@ export class OperationExecutor {
       const n = this.keyIn(key);
       const at = this.prepareWrite(store, this.keyBuf, n, expiresAt, condition, wantPrevious);
       if (at === NO_WRITE) return -1;
-      const length = this.valueIn(store, value);
-      return store.setAt(this.keyBuf, 0, n, this.valueBuf, 0, length, at);
+      if (value.length > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', value.length);
+      return store.setLatin1At(this.keyBuf, 0, n, value, at);
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -331,9 +331,7 @@ export class OperationExecutor {
       const expiresAt = store.expiresAtFor(0);
       let written = 0;
       for (let i = from; i + 1 < to; i += 2, written++) {
-        const n = this.keyIn(kv[i]!);
-        const length = this.valueIn(store, kv[i + 1]!);
-        store.setAt(this.keyBuf, 0, n, this.valueBuf, 0, length, expiresAt);
+        store.setLatin1At(this.keyBuf, 0, this.keyIn(kv[i]!), kv[i + 1]!, expiresAt);
       }
       return written;
     } catch (err) {
@@ -403,18 +401,6 @@ export class OperationExecutor {
     if (n > this.maxKeyBytes) throw this.keyTooLarge('key', n);
     if (n > this.keyBuf.length) this.keyBuf = atLeast(this.keyBuf, n);
     return writeLatin1(this.keyBuf, key, 0);
-  }
-
-  /**
-   * Writes a latin1 value into valueBuf; returns its length. Checks the
-   * cache's limit first (the store's own check, with the store's message), so
-   * the scratch never grows past the largest value a cache accepts.
-   */
-  private valueIn(store: ArenaStore, value: string): number {
-    const n = value.length;
-    if (n > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', n);
-    if (n > this.valueBuf.length) this.valueBuf = atLeast(this.valueBuf, n);
-    return writeLatin1(this.valueBuf, value, 0);
   }
 
   private save(store: ArenaStore, h: number): void {

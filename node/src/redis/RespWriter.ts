@@ -150,7 +150,9 @@ export class RespWriter {
       if (length < 32) {
         for (let i = start, end = start + length; i < end; i++) b[u++] = src[i]!;
       } else {
-        u += Buffer.prototype.copy.call(src, b, u, start, start + length);
+        // set() on a view: cheaper than Buffer.prototype.copy's argument checks.
+        b.set(src.subarray(start, start + length), u);
+        u += length;
       }
       used = u;
     }

@@ -57,8 +57,9 @@
  * segments are reused only by set, LRU get, setExpiry and clear. A stale
  * handle reads garbage (or throws RangeError for a released large item).
  *
- * ALLOCATION: get, peek, set, delete and their *At forms allocate nothing of
- * their own. The clocks may: V8's Date.now() returns a fresh heap number
+ * ALLOCATION: get, peek, delete and their *At forms allocate nothing of
+ * their own; set allocates one short-lived view to copy a value that is part
+ * of a larger array (cheaper than Buffer.prototype.copy), setLatin1At none. The clocks may: V8's Date.now() returns a fresh heap number
  * (16 B, measured), and the store calls now() on reads of items that have a
  * TTL, and the HLC reads its wall clock on every set. Pass clocks based on
  * performance.timeOrigin + performance.now() (which V8 inlines without
@@ -166,6 +167,8 @@ export class ArenaStore {
   forcedReclaims = 0;
   /** Compactions (runs of segments packed to free space without evicting). */
   compactions = 0;
+  /** Segments reused because every item in them had died (see takeSegment). */
+  recycledSegments = 0;
 
   private readonly pool: SegmentPool;
   private readonly index = new ArenaIndex();
@@ -185,6 +188,8 @@ export class ArenaStore {
   private largestItem = LARGE_STUB_BYTES;
   /** Segment ids of the run being compacted. */
   private readonly run = new Int32Array(ARENA_MAX_COMPACT_RUN);
+  /** Segments whose live bytes reached 0 since takeSegment last freed such segments (a hint). */
+  private deadSegments = 0;
   /** An item a reclaim must keep (an LRU hit being moved); updated if moved. */
   private pinned = -1;
 
@@ -557,6 +562,53 @@ export class ArenaStore {
     ) {
       throw new RangeError('setAt: key or value range outside its array');
     }
+    const ref = this.writeItem(key, keyOffset, keyLen, valueLen, expiresAt, hlc, node);
+    if (valueLen > 0) copyBytes(value, valueOffset, valueLen, this.valueSource(ref), this.valueOffset(ref));
+    return ref;
+  }
+
+  /**
+   * set() for a value given as a latin1 string (one char per byte, as the
+   * Redis front door reads arguments): its bytes are written straight into
+   * the item, with no intermediate buffer.
+   */
+  setLatin1At(
+    key: Uint8Array,
+    keyOffset: number,
+    keyLen: number,
+    value: string,
+    expiresAt: number,
+    hlc?: number,
+    node?: number,
+  ): number {
+    if (keyOffset < 0 || keyOffset + keyLen > key.length) {
+      throw new RangeError('setLatin1At: key range outside its array');
+    }
+    const valueLen = value.length;
+    const ref = this.writeItem(key, keyOffset, keyLen, valueLen, expiresAt, hlc, node);
+    const dst = this.valueSource(ref);
+    const at = this.valueOffset(ref);
+    // Below 16 bytes a loop beats the native call's fixed cost.
+    if (valueLen < 16) for (let i = 0; i < valueLen; i++) dst[at + i] = value.charCodeAt(i);
+    else (dst as unknown as Latin1Writable).latin1Write(value, at, valueLen);
+    return ref;
+  }
+
+  /**
+   * The whole of a set but copying the value in: checks, versions, replaces
+   * any item for the key, makes room, writes the header and key, indexes the
+   * item. The caller writes the `valueLen` value bytes at
+   * valueSource/valueOffset of the returned handle before anything else.
+   */
+  private writeItem(
+    key: Uint8Array,
+    keyOffset: number,
+    keyLen: number,
+    valueLen: number,
+    expiresAt: number,
+    hlc: number | undefined,
+    node: number | undefined,
+  ): number {
     if (keyLen > this.maxKeyBytes) {
       throw new StoreError(
         'KEY_TOO_LARGE',
@@ -617,9 +669,7 @@ export class ArenaStore {
     if (!inline) {
       this.makeRoom(largeCharge);
       largeId = this.large.allocate(keyLen + valueLen);
-      const bytes = this.large.get(largeId);
-      copyBytes(key, keyOffset, keyLen, bytes, 0);
-      copyBytes(value, valueOffset, valueLen, bytes, keyLen);
+      copyBytes(key, keyOffset, keyLen, this.large.get(largeId), 0);
     }
     const size = inline ? smallItemBytes(keyLen, valueLen) : LARGE_STUB_BYTES;
     if (size > this.largestItem) this.largestItem = size;
@@ -641,8 +691,6 @@ export class ArenaStore {
       const k0 = base + HEADER_WORDS;
       const n = (keyLen + 3) >>> 2;
       for (let i = 0; i < n; i++) i32[k0 + i] = words[i]!;
-      if (valueLen > 0)
-        copyBytes(value, valueOffset, valueLen, this.segU8[seg]!, (u << 3) + HEADER_BYTES + keyLen);
     } else {
       i32[base + I32_LARGE_ID] = largeId;
     }
@@ -832,7 +880,7 @@ export class ArenaStore {
     const base = (ref & this.unitMask) << 1;
     const meta = i32[base + I32_META]!;
     i32[base + I32_META] = meta | FLAG_DEAD;
-    this.pool.live[seg] -= itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+    if ((this.pool.live[seg] -= itemBytesOf(meta, i32[base + I32_VALUE_LEN]!)) === 0) this.deadSegments++;
     this.queueItems[this.pool.queueOf[seg]!]--;
     const ttlIndex = i32[base + I32_TTL_INDEX]!;
     if (ttlIndex >= 0) this.untrack(ttlIndex);
@@ -931,6 +979,14 @@ export class ArenaStore {
     const pool = this.pool;
     const cost = pool.segmentCost;
     let reclaims = 0;
+    if (this.deadSegments > 0) {
+      // Segments whose items all died (overwritten, deleted, moved) are reused
+      // before a new one is allocated or anything is reclaimed: a workload
+      // that rewrites a few keys then cycles through a few segments instead of
+      // filling the whole budget with dead copies.
+      this.deadSegments = 0;
+      for (let q = 0; q < ARENA_QUEUES; q++) this.recycledSegments += pool.freeDead(q);
+    }
     while (true) {
       const room = this.maxMemoryBytes - this.usedBytes;
       const allocatable = Math.min(pool.unallocatedCount, Math.max(0, Math.floor(room / cost)));
@@ -1190,7 +1246,7 @@ export class ArenaStore {
     this.copyItem(ref, to, size);
     const base = (ref & um) << 1;
     i32[base + I32_META] = i32[base + I32_META]! | FLAG_DEAD;
-    pool.live[seg] -= size;
+    if ((pool.live[seg] -= size) === 0) this.deadSegments++;
     this.index.slots[p + 1] = to;
     const ttlIndex = i32[base + I32_TTL_INDEX]!;
     if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
@@ -1198,10 +1254,18 @@ export class ArenaStore {
   }
 }
 
-/** Copies `length` bytes of `src` from `offset` to `dst` at `at`, allocating nothing. */
+/**
+ * Copies `length` bytes of `src` from `offset` to `dst` at `at`. TypedArray
+ * set() on a subarray view: measured on Node 24, 27 ns for 100 bytes against
+ * 39 ns for Buffer.prototype.copy, whose argument checks cost more than the
+ * view does.
+ */
 function copyBytes(src: Uint8Array, offset: number, length: number, dst: Uint8Array, at: number): void {
-  if (offset === 0 && length === src.length) dst.set(src, at);
-  else Buffer.prototype.copy.call(src, dst, at, offset, offset + length);
+  dst.set(offset === 0 && length === src.length ? src : src.subarray(offset, offset + length), at);
+}
+
+interface Latin1Writable {
+  latin1Write(s: string, offset: number, length: number): number;
 }
 
 function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {

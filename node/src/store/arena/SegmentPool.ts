@@ -164,6 +164,30 @@ export class SegmentPool {
     this.segments[q] -= count;
   }
 
+  /**
+   * Moves every segment of queue `q` whose items are all dead, except its
+   * head, to the free stack (keeping the order of the rest); returns how many.
+   */
+  freeDead(q: number): number {
+    const head = this.head[q]!;
+    let freed = 0;
+    let prev = -1;
+    for (let id = this.tail[q]!; id >= 0 && id !== head;) {
+      const next = this.next[id]!;
+      if (this.live[id] === 0) {
+        if (prev < 0) this.tail[q] = next;
+        else this.next[prev] = next;
+        this.segments[q]--;
+        this.pushFree(id);
+        freed++;
+      } else {
+        prev = id;
+      }
+      id = next;
+    }
+    return freed;
+  }
+
   /** The next newer segment of the same queue, -1 at the head. */
   nextOf(id: number): number {
     return this.next[id]!;

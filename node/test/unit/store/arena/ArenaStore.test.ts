@@ -363,12 +363,27 @@ describe('ArenaStore limits', () => {
     expect(hotKept('lru')).toBeLessThan(50);
   });
 
-  it('reclaims holes by compacting segments instead of evicting (overwrites)', () => {
+  it('reuses segments whose items all died: rewriting one key cycles through a few of them', () => {
+    for (const policy of ['lru', 's3fifo'] as const) {
+      const { store } = makeStore({ evictionPolicy: policy, maxMemoryBytes: 1 << 20 }); // 16 KiB segments
+      for (let i = 0; i < 50_000; i++) store.set(b('counter'), b(String(i)), 0); // 2 MB of overwrites
+      expect(store.stats.evictions).toBe(0);
+      expect(store.compactions).toBe(0);
+      expect(store.memory().segments).toBeLessThanOrEqual(3);
+      expect(valueOf(store, 'counter')).toBe('49999');
+      store.verify();
+    }
+  });
+
+  it('reclaims holes by compacting segments instead of evicting (overwrites among live items)', () => {
     for (const policy of ['lru', 's3fifo'] as const) {
       const { store } = makeStore({ evictionPolicy: policy, maxMemoryBytes: 128 * 1024 });
       const v = Buffer.alloc(100);
-      for (let i = 0; i < 100; i++) store.set(b(`k${i}`), v, 0); // 15 KiB of live data
-      for (let i = 0; i < 50_000; i++) store.set(b('counter'), b(String(i)), 0); // 2 MB of overwrites
+      // A live item every 500 overwrites, so no segment is ever wholly dead.
+      for (let i = 0; i < 50_000; i++) {
+        store.set(b('counter'), b(String(i)), 0); // 2 MB of overwrites
+        if (i % 500 === 0) store.set(b(`k${i}`), v, 0); // 15 KiB of live data
+      }
       expect(store.size).toBe(101);
       expect(store.stats.evictions).toBe(0);
       expect(store.compactions).toBeGreaterThan(0);
