@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_V8_FLAGS } from '@meshcache/operator';
+import { localNodeArgs, NODE_V8_FLAGS } from '@meshcache/operator';
 import { waitFor } from './waitFor.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -87,20 +87,7 @@ export class NodeProcess {
         ...(prefix.length > 0 ? [...prefix.slice(1), process.execPath] : []),
         ...NODE_V8_FLAGS,
         NODE_BIN,
-        '--id',
-        id,
-        '--host',
-        host,
-        '--bind-host',
-        options.bindHost ?? host,
-        '--grpc-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--redis-port',
-        '0',
-        '--gossip-port',
-        '0',
+        ...localNodeArgs(id, host, options.bindHost ?? host),
         ...(options.args ?? []),
       ],
       { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { ErrorCode, OpType } from '@meshcache/proto';
-import { NODE_V8_FLAGS } from '@meshcache/operator';
+import { EPHEMERAL_PORT_ARGS, NODE_V8_FLAGS } from '@meshcache/operator';
 import { NODE_BIN, NodeProcess } from '../src/NodeProcess.js';
 import { waitFor } from '../src/waitFor.js';
 import { op, RawCacheClient } from '../src/RawCacheClient.js';
@@ -101,24 +101,9 @@ describe('SIGTERM', () => {
   it('still stops on SIGTERM when whatever read its stdout has gone', async () => {
     // Started by hand, not by NodeProcess (which keeps reading stdout): the
     // node's next log lines meet a pipe with no reader (EPIPE).
-    const child = spawn(
-      process.execPath,
-      [
-        ...NODE_V8_FLAGS,
-        NODE_BIN,
-        '--grpc-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--redis-port',
-        '0',
-        '--gossip-port',
-        '0',
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
+    const child = spawn(process.execPath, [...NODE_V8_FLAGS, NODE_BIN, ...EPHEMERAL_PORT_ARGS], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { NODE_V8_FLAGS } from '@meshcache/operator';
+import { localNodeArgs, NODE_V8_FLAGS } from '@meshcache/operator';
 
 export const NODE_BIN = fileURLToPath(new URL('../../../node/dist/bin/meshcache-node.js', import.meta.url));
 
@@ -108,29 +108,9 @@ export class BenchNode {
   }
 
   static async start(id: string, args: string[]): Promise<BenchNode> {
-    const child = spawn(
-      process.execPath,
-      [
-        ...NODE_V8_FLAGS,
-        NODE_BIN,
-        '--id',
-        id,
-        '--host',
-        '127.0.0.1',
-        '--bind-host',
-        '127.0.0.1',
-        '--grpc-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--redis-port',
-        '0',
-        '--gossip-port',
-        '0',
-        ...args,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [...NODE_V8_FLAGS, NODE_BIN, ...localNodeArgs(id), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const node = new BenchNode(id, child);
     await waitFor(() => node.gossipPort > 0 || node.exited, 20_000, `${id} to start`);
     if (node.exited) throw new Error(`${id} exited before it was ready`);

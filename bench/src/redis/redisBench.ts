@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localNodeArgs, NODE_V8_FLAGS } from '@meshcache/operator';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -138,25 +139,7 @@ async function main(): Promise<void> {
     startServer(
       'meshcache-node',
       process.execPath,
-      [
-        NODE_BIN,
-        '--id',
-        'bench-redis',
-        '--host',
-        '127.0.0.1',
-        '--bind-host',
-        '127.0.0.1',
-        '--grpc-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--gossip-port',
-        '0',
-        '--redis-port',
-        '0',
-        '--log-level',
-        'info',
-      ],
+      [...NODE_V8_FLAGS, NODE_BIN, ...localNodeArgs('bench-redis'), '--log-level', 'info'],
       (line) => {
         try {
           const entry = JSON.parse(line) as { msg?: string; redisPort?: number };

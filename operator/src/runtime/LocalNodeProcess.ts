@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { nodeArgs } from './nodeBinary.js';
+import { localNodeArgs, nodeArgs } from './nodeBinary.js';
 
 export interface LocalNodeOptions {
   id: string;
@@ -39,26 +39,7 @@ export class LocalNodeProcess {
   static async start(options: LocalNodeOptions): Promise<LocalNodeProcess> {
     const child = spawn(
       process.execPath,
-      nodeArgs(
-        [
-          '--id',
-          options.id,
-          '--host',
-          '127.0.0.1',
-          '--bind-host',
-          '127.0.0.1',
-          '--grpc-port',
-          '0',
-          '--admin-port',
-          '0',
-          '--redis-port',
-          '0',
-          '--gossip-port',
-          '0',
-          ...(options.args ?? []),
-        ],
-        options.v8Flags,
-      ),
+      nodeArgs([...localNodeArgs(options.id), ...(options.args ?? [])], options.v8Flags),
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const node = new LocalNodeProcess(options.id, child);

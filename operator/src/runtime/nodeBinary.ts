@@ -41,3 +41,20 @@ export function nodeArgs(
 ): string[] {
   return [...v8Flags, nodeBinaryPath(env), ...args];
 }
+
+/** Flags that make a node bind every port (gRPC, admin, Redis, gossip) to one the kernel picks; it logs them in `node ready`. */
+export const EPHEMERAL_PORT_ARGS: readonly string[] = [
+  '--grpc-port',
+  '0',
+  '--admin-port',
+  '0',
+  '--redis-port',
+  '0',
+  '--gossip-port',
+  '0',
+];
+
+/** Flags for a node on one host (loopback by default) with ephemeral ports, as `meshcache up`, tests and benches run it. */
+export function localNodeArgs(id: string, host = '127.0.0.1', bindHost = host): string[] {
+  return ['--id', id, '--host', host, '--bind-host', bindHost, ...EPHEMERAL_PORT_ARGS];
+}
