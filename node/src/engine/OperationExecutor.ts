@@ -80,7 +80,8 @@ function atLeast(buf: Buffer, n: number): Buffer {
  *   keys and values go to the store as the Buffers the request decoded into;
  * - the primitive methods (`getEntry`, `setEntry`, ... ) take a cache index and
  *   latin1 strings (the RESP parser's argv) and return store handles, numbers
- *   or booleans. Keys and values are written into per-executor scratch
+ *   or booleans; getEntryAt and setEntryAt take the key (and value) as byte
+ *   ranges instead (the parser's raw arguments), so no string is made. Keys and values are written into per-executor scratch
  *   buffers, so the hot paths allocate nothing of their own; they throw
  *   OperationError or StoreError (see errorCodeOf).
  * Each call of either kind records one operation in OperationStats.
@@ -181,6 +182,25 @@ export class OperationExecutor {
   }
 
   /**
+   * getEntry for a key given as bytes: buf[start, start + length), e.g. a
+   * range of the RESP parser's input. Same checks, errors and metrics; the
+   * bytes are only read during the call.
+   */
+  getEntryAt(cache: number, buf: Uint8Array, start: number, length: number): number {
+    const started = performance.now();
+    let code = ErrorCode.OK;
+    try {
+      if (length > this.maxKeyBytes) throw this.keyTooLarge('key', length);
+      return this.stores[cache]!.getAt(buf, start, length);
+    } catch (err) {
+      code = errorCodeOf(err);
+      throw err;
+    } finally {
+      this.stats.record(cache, OpType.GET, code, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
    * SET: writes a value with an absolute expiry (epoch ms, 0 = never, KEEP_TTL, DEFAULT_EXPIRY)
    * under a condition. Returns the handle of the entry written, or -1 when
    * the condition stopped the write. With `wantPrevious`, savedValue holds
@@ -203,6 +223,41 @@ export class OperationExecutor {
       if (at === NO_WRITE) return -1;
       if (value.length > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', value.length);
       return store.setLatin1At(this.keyBuf, 0, n, value, at);
+    } catch (err) {
+      code = errorCodeOf(err);
+      throw err;
+    } finally {
+      this.stats.record(cache, OpType.SET, code, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * setEntry for a key and a value given as bytes: keyBuf[keyStart, keyStart
+   * + keyLength) and valueBuf[valueStart, valueStart + valueLength) (they may
+   * be ranges of one buffer, e.g. the RESP parser's input). Same checks,
+   * errors, metrics and result; the bytes are only read during the call.
+   */
+  setEntryAt(
+    cache: number,
+    keyBuf: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    valueBuf: Uint8Array,
+    valueStart: number,
+    valueLength: number,
+    expiresAt: number,
+    condition: SetCondition = SetCondition.ALWAYS,
+    wantPrevious = false,
+  ): number {
+    const started = performance.now();
+    let code = ErrorCode.OK;
+    try {
+      const store = this.stores[cache]!;
+      if (keyLength > this.maxKeyBytes) throw this.keyTooLarge('key', keyLength);
+      const at = this.prepareWriteAt(store, keyBuf, keyStart, keyLength, expiresAt, condition, wantPrevious);
+      if (at === NO_WRITE) return -1;
+      if (valueLength > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', valueLength);
+      return store.setAt(keyBuf, keyStart, keyLength, valueBuf, valueStart, valueLength, at);
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -424,11 +479,24 @@ export class OperationExecutor {
     condition: SetCondition,
     wantPrevious: boolean,
   ): number {
+    return this.prepareWriteAt(store, key, 0, length, expiresAt, condition, wantPrevious);
+  }
+
+  /** prepareWrite for a key that is `length` bytes of `key` from `start`. */
+  private prepareWriteAt(
+    store: ArenaStore,
+    key: Uint8Array,
+    start: number,
+    length: number,
+    expiresAt: number,
+    condition: SetCondition,
+    wantPrevious: boolean,
+  ): number {
     this.savedLength = -1;
     if (condition === SetCondition.ALWAYS && !wantPrevious && expiresAt !== KEEP_TTL) {
       return expiresAt < 0 ? store.expiresAtFor(0) : expiresAt;
     }
-    const current = store.peekAt(key, 0, length);
+    const current = store.peekAt(key, start, length);
     if (wantPrevious && current >= 0) this.save(store, current);
     if (condition === SetCondition.IF_ABSENT && current >= 0) return NO_WRITE;
     if (condition === SetCondition.IF_PRESENT && current < 0) return NO_WRITE;

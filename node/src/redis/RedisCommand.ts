@@ -46,6 +46,14 @@ export interface CommandSpec {
   group: string;
   complexity?: string;
   handler: CommandHandler;
+  /**
+   * Argument positions the handler takes as raw byte ranges (bit i =
+   * argv[i]; see RespParser's RAW ARGUMENTS): for those, a multibulk
+   * command's argv[i] is '' and the bytes are in c.parser.rawBuf/rawStart/
+   * rawLen while c.parser.rawMask has the bit. The handler must also work
+   * without them (inline commands: rawMask 0, argv holds strings).
+   */
+  rawArgs?: number;
   /** For a container command (CLIENT, CONFIG, COMMAND): its subcommands. */
   subcommands?: readonly CommandSpec[];
 }
@@ -69,6 +77,8 @@ export class RedisCommand {
   readonly group: string;
   readonly complexity: string | undefined;
   readonly handler: CommandHandler;
+  /** CommandSpec.rawArgs, 0 when none. */
+  readonly rawArgs: number;
   readonly noAuth: boolean;
   /** Subcommands by lowercase name, for container commands. */
   readonly subcommands: Map<string, RedisCommand> | undefined;
@@ -92,6 +102,7 @@ export class RedisCommand {
     this.group = spec.group;
     this.complexity = spec.complexity;
     this.handler = spec.handler;
+    this.rawArgs = spec.rawArgs ?? 0;
     this.noAuth = spec.flags.includes('no_auth');
     if (spec.subcommands === undefined) {
       this.subcommands = undefined;

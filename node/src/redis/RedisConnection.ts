@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { RedisServer } from './RedisServer.js';
+import type { RedisCommand } from './RedisCommand.js';
 import { NOAUTH, replyFor, unknownCommand, unknownSubcommand, wrongArity } from './RedisReplyError.js';
 import { RespParser } from './RespParser.js';
 import { RespWriter } from './RespWriter.js';
@@ -38,6 +39,9 @@ export class RedisConnection {
   bytesIn = 0;
   private closing = false;
   private paused = false;
+  /** The last name the parser asked about (rawArgsOf) and what it names, so dispatch looks it up once. */
+  private lookedUpName = '';
+  private lookedUp: RedisCommand | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -49,6 +53,7 @@ export class RedisConnection {
     this.parser = new RespParser(
       { maxBulkBytes: o.maxBulkBytes, maxArgs: o.maxArgs, maxQueryBufferBytes: o.maxQueryBufferBytes },
       (argv, argc) => this.dispatch(argv, argc),
+      (name) => this.rawArgsOf(name),
     );
     this.parser.unauthenticated = !this.authenticated;
     socket.setNoDelay(true);
@@ -147,6 +152,14 @@ export class RedisConnection {
     this.server.removeConnection(this);
   }
 
+  /** The parser's RawArgsLookup: the named command's raw argument positions (remembered for dispatch). */
+  private rawArgsOf(name: string): number {
+    const cmd = this.server.table.lookup(name);
+    this.lookedUpName = name;
+    this.lookedUp = cmd;
+    return cmd === undefined ? 0 : cmd.rawArgs;
+  }
+
   /**
    * Runs one parsed command. Returns false (suspending the parser) once the
    * connection is closing or the batch's replies reach BATCH_OUTPUT_BYTES.
@@ -155,7 +168,8 @@ export class RedisConnection {
     const server = this.server;
     const out = this.out;
     server.counters.commandsProcessed++;
-    let cmd = server.table.lookup(argv[0]!);
+    const name = argv[0]!;
+    let cmd = name === this.lookedUpName ? this.lookedUp : server.table.lookup(name);
     if (cmd === undefined) {
       server.counters.unknownCommands++;
       out.error(unknownCommand(argv, argc));

@@ -18,6 +18,17 @@ export interface RespParserLimits {
  */
 export type CommandSink = (argv: string[], argc: number) => boolean;
 
+/**
+ * Asked once per multibulk command, with its name (argv[0] as sent, any
+ * case): which argument positions to leave as raw byte ranges instead of
+ * strings, as a bit mask (bit i = argv[i]; bit 0 and bits from RAW_MAX_ARGS
+ * up are ignored). 0 = none.
+ */
+export type RawArgsLookup = (name: string) => number;
+
+/** Raw argument positions are below this (a bit mask of one int32). */
+export const RAW_MAX_ARGS = 31;
+
 /** Redis's limit on an inline command and on a `*` or `$` line without its CRLF. */
 export const INLINE_MAX_BYTES = 64 * 1024;
 /** Redis's limits before AUTH when a password is set. */
@@ -36,6 +47,8 @@ const NEED_MORE = -1;
 const INVALID = -2;
 
 const EMPTY = Buffer.alloc(0);
+/** rawMask bits the parser honours: positions 1 .. RAW_MAX_ARGS - 1. */
+const RAW_POSITIONS = 0x7ffffffe;
 
 interface Latin1Buffer {
   latin1Slice(start: number, end: number): string;
@@ -75,12 +88,33 @@ function sliceLatin1(b: Buffer, start: number, end: number): string {
  * of a chunk (a partial header or bulk) is kept between chunks; a large bulk
  * that spans chunks grows a buffer of its own instead of re-concatenating.
  *
+ * RAW ARGUMENTS. Given a RawArgsLookup, the parser asks it, once a
+ * multibulk command's name has arrived, which later positions the command
+ * takes as bytes (GET's key, SET's key and value). Those arguments are not
+ * turned into strings: argv[i] holds '' and bit i of `rawMask` is set, and
+ * the bytes are rawBuf[i][rawStart[i] .. rawStart[i] + rawLen[i]). The
+ * buffer is the parser's input (or the buffer a big bulk collected in), so
+ * the ranges are valid ONLY during the synchronous sink call for that
+ * command: copy what must outlive it. Inline commands, and every command
+ * when no lookup is given, have rawMask 0 (all strings). arg(i) builds the
+ * string of any argument when a caller needs one. Limits, errors and byte
+ * accounting are the same whichever form an argument takes.
+ *
  * Errors use redis-server's texts (without the `ERR ` prefix); after one the
  * parser is stopped and the connection must close after replying.
  */
 export class RespParser {
   /** Set when a password is required and the client has not authenticated. */
   unauthenticated = false;
+  /**
+   * During a sink call: bit i set = argv[i] arrived as the raw range
+   * rawBuf[i], rawStart[i], rawLen[i] (and argv[i] is ''). 0 otherwise.
+   */
+  rawMask = 0;
+  /** Raw ranges by argument position; only those in rawMask mean anything, only during the sink call. */
+  readonly rawBuf: Buffer[] = new Array<Buffer>(RAW_MAX_ARGS).fill(EMPTY);
+  readonly rawStart: number[] = new Array<number>(RAW_MAX_ARGS).fill(0);
+  readonly rawLen: number[] = new Array<number>(RAW_MAX_ARGS).fill(0);
   private readonly argv: string[] = [];
   private argc = 0;
   /** Unparsed bytes: buf[pos..]. */
@@ -103,7 +137,17 @@ export class RespParser {
   constructor(
     private readonly limits: RespParserLimits,
     private readonly sink: CommandSink,
+    private readonly rawArgsOf?: RawArgsLookup,
   ) {}
+
+  /** Argument i of the command being dispatched as a string (built from its bytes when it is raw). */
+  arg(i: number): string {
+    if (i < RAW_MAX_ARGS && ((this.rawMask >>> i) & 1) !== 0) {
+      const start = this.rawStart[i]!;
+      return sliceLatin1(this.rawBuf[i]!, start, start + this.rawLen[i]!);
+    }
+    return this.argv[i]!;
+  }
 
   /** Bytes held for the command in progress (Redis's qbuf). */
   get bufferedBytes(): number {
@@ -133,6 +177,8 @@ export class RespParser {
     this.big = null;
     this.bigFill = 0;
     this.argv.length = 0;
+    this.rawMask = 0;
+    this.rawBuf.fill(EMPTY);
   }
 
   /**
@@ -190,17 +236,33 @@ export class RespParser {
     chunk.copy(big, this.bigFill, 0, take);
     this.bigFill += take;
     if (this.bigFill < need) return -1;
-    const arg = sliceLatin1(big, 0, this.bulkLen);
+    const i = this.argc;
+    // A raw range keeps `big` referenced (in rawBuf) until the command has dispatched.
+    if (i < RAW_MAX_ARGS && ((this.rawMask >>> i) & 1) !== 0) this.addRaw(big, 0, this.bulkLen);
+    else this.addArg(sliceLatin1(big, 0, this.bulkLen));
     this.big = null;
     this.bigFill = 0;
-    this.addArg(arg);
     if (this.pendingArgs === 0) this.dispatch();
     return take;
   }
 
   private addArg(arg: string): void {
-    this.argv[this.argc++] = arg;
+    const i = this.argc++;
+    this.argv[i] = arg;
     this.commandBytes += arg.length;
+    this.bulkLen = -1;
+    this.pendingArgs--;
+    if (i === 0) this.rawMask = this.rawArgsOf === undefined ? 0 : this.rawArgsOf(arg) & RAW_POSITIONS;
+  }
+
+  /** Records argument `argc` as the range buf[start, start + len) (its bit is in rawMask). */
+  private addRaw(buf: Buffer, start: number, len: number): void {
+    const i = this.argc++;
+    this.argv[i] = '';
+    this.rawBuf[i] = buf;
+    this.rawStart[i] = start;
+    this.rawLen[i] = len;
+    this.commandBytes += len;
     this.bulkLen = -1;
     this.pendingArgs--;
   }
@@ -210,9 +272,16 @@ export class RespParser {
     const bytes = this.commandBytes;
     this.argc = 0;
     this.commandBytes = 0;
-    if (!this.sink(this.argv, argc)) this.suspended = true;
-    // Do not keep large arguments alive until a later command overwrites them.
+    const ok = this.sink(this.argv, argc);
+    if (!ok) this.suspended = true;
+    // Do not keep large arguments (or the buffers raw ones point into) alive until a later command.
     if (bytes > BIG_BULK_BYTES) this.argv.fill('', 0, argc);
+    const mask = this.rawMask;
+    if (mask !== 0) {
+      this.rawMask = 0;
+      const last = Math.min(argc, RAW_MAX_ARGS);
+      for (let i = 1; i < last; i++) if (((mask >>> i) & 1) !== 0) this.rawBuf[i] = EMPTY;
+    }
   }
 
   /**
@@ -275,6 +344,7 @@ export class RespParser {
         this.pendingArgs = count;
         this.argc = 0;
         this.commandBytes = 0;
+        this.rawMask = 0;
         continue;
       }
       let bulkLen = this.bulkLen;
@@ -307,7 +377,9 @@ export class RespParser {
         }
         break;
       }
-      this.addArg(sliceLatin1(buf, pos, end));
+      const i = this.argc;
+      if (i < RAW_MAX_ARGS && ((this.rawMask >>> i) & 1) !== 0) this.addRaw(buf, pos, bulkLen);
+      else this.addArg(sliceLatin1(buf, pos, end));
       pos = end + 2; // like redis-server, the two bytes after a bulk are taken to be CRLF
       if (this.pendingArgs === 0) this.dispatch();
     }
@@ -327,6 +399,7 @@ export class RespParser {
     const argc = splitInlineArgs(sliceLatin1(buf, pos, end), this.argv);
     if (argc < 0) return INVALID;
     if (argc > 0) {
+      this.rawMask = 0;
       this.argc = argc;
       this.commandBytes = end - pos;
       this.dispatch();

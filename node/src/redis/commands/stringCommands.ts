@@ -103,10 +103,59 @@ function expiryOf(options: StringOptions, command: string): number {
   return expireArg(expire!, unit, (flags & (EXAT | PXAT)) !== 0, command, Date.now());
 }
 
+/** GET's and SET's raw argument positions: the key (1) and SET's value (2). */
+const RAW_KEY = 1 << 1;
+const RAW_VALUE = 1 << 2;
+const RAW_KEY_VALUE = RAW_KEY | RAW_VALUE;
+
+/** GET, with the key as bytes when the parser left it raw. */
+function get(c: RedisConnection, argv: readonly string[]): void {
+  const ex = c.server.executor;
+  const p = c.parser;
+  const h =
+    (p.rawMask & RAW_KEY) !== 0
+      ? ex.getEntryAt(c.db, p.rawBuf[1]!, p.rawStart[1]!, p.rawLen[1]!)
+      : ex.getEntry(c.db, argv[1]!);
+  bulkValue(c.out, ex.storeAt(c.db), h);
+}
+
+/** The SET write, with key and value as bytes when the parser left them raw. */
+function setValue(
+  c: RedisConnection,
+  argv: readonly string[],
+  expiresAt: number,
+  condition: SetCondition,
+  wantPrevious: boolean,
+): number {
+  const ex = c.server.executor;
+  const p = c.parser;
+  if ((p.rawMask & RAW_KEY_VALUE) === RAW_KEY_VALUE) {
+    const b = p.rawBuf;
+    const start = p.rawStart;
+    const len = p.rawLen;
+    return ex.setEntryAt(
+      c.db,
+      b[1]!,
+      start[1]!,
+      len[1]!,
+      b[2]!,
+      start[2]!,
+      len[2]!,
+      expiresAt,
+      condition,
+      wantPrevious,
+    );
+  }
+  // Inline commands (and a mask with only one of the two, which no parser makes) take strings.
+  const key = (p.rawMask & RAW_KEY) !== 0 ? p.arg(1) : argv[1]!;
+  const value = (p.rawMask & RAW_VALUE) !== 0 ? p.arg(2) : argv[2]!;
+  return ex.setEntry(c.db, key, value, expiresAt, condition, wantPrevious);
+}
+
 function set(c: RedisConnection, argv: readonly string[], argc: number): void {
   const ex = c.server.executor;
   if (argc === 3) {
-    ex.setEntry(c.db, argv[1]!, argv[2]!, DEFAULT_EXPIRY);
+    setValue(c, argv, DEFAULT_EXPIRY, SetCondition.ALWAYS, false);
     c.out.ok();
     return;
   }
@@ -117,7 +166,7 @@ function set(c: RedisConnection, argv: readonly string[], argc: number): void {
     flags & NX ? SetCondition.IF_ABSENT : flags & XX ? SetCondition.IF_PRESENT : SetCondition.ALWAYS;
   const expiry = flags & ANY_EXPIRE ? expiresAt : flags & KEEPTTL ? KEEP_TTL : DEFAULT_EXPIRY;
   const wantPrevious = (flags & GET) !== 0;
-  const written = ex.setEntry(c.db, argv[1]!, argv[2]!, expiry, condition, wantPrevious);
+  const written = setValue(c, argv, expiry, condition, wantPrevious);
   if (wantPrevious) {
     // The replaced value was copied out before the write (which may have reused its bytes).
     if (ex.savedLength < 0) c.out.null();
@@ -179,7 +228,8 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
-    handler: (c, argv) => replyValue(c, c.server.executor.getEntry(c.db, argv[1]!)),
+    handler: get,
+    rawArgs: RAW_KEY,
   },
   {
     name: 'set',
@@ -194,6 +244,7 @@ export const stringCommands: readonly CommandSpec[] = [
     group: 'string',
     complexity: 'O(1)',
     handler: set,
+    rawArgs: RAW_KEY_VALUE,
   },
   {
     name: 'getdel',

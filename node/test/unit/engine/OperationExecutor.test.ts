@@ -327,6 +327,66 @@ describe('OperationExecutor primitives (Redis front door)', () => {
     expect(store.valueLatin1(ex.peekEntry(0, 'k'))).toBe('1234');
   });
 
+  it('takes keys and values as byte ranges (getEntryAt, setEntryAt) like the string forms', () => {
+    const { ex, store } = setup({ defaultTtlMs: 500 });
+    // One buffer holding key and value, as the RESP parser's input does.
+    const buf = b('..key\xff..value\x00..');
+    expect(ex.setEntryAt(0, buf, 2, 4, buf, 8, 6, DEFAULT_EXPIRY)).toBeGreaterThanOrEqual(0);
+    expect(store.valueLatin1(ex.getEntry(0, 'key\xff'))).toBe('value\x00');
+    expect(store.valueLatin1(ex.getEntryAt(0, buf, 2, 4))).toBe('value\x00');
+    expect(store.expiresAtOf(ex.getEntryAt(0, buf, 2, 4))).toBe(1_000_500);
+    expect(ex.getEntryAt(0, buf, 2, 3)).toBe(-1);
+    expect(ex.setEntryAt(0, buf, 2, 4, buf, 0, 2, 2_000_000, SetCondition.IF_ABSENT)).toBe(-1);
+    expect(ex.setEntryAt(0, buf, 0, 2, buf, 0, 2, 2_000_000, SetCondition.IF_PRESENT)).toBe(-1);
+    expect(
+      ex.setEntryAt(0, buf, 2, 4, buf, 0, 2, 2_000_000, SetCondition.IF_PRESENT, true),
+    ).toBeGreaterThanOrEqual(0);
+    expect(ex.savedValue.toString('latin1', 0, ex.savedLength)).toBe('value\x00');
+    ex.setEntryAt(0, buf, 2, 4, buf, 8, 5, KEEP_TTL);
+    const h = ex.getEntry(0, 'key\xff');
+    expect(store.valueLatin1(h)).toBe('value');
+    expect(store.expiresAtOf(h)).toBe(2_000_000);
+    ex.setEntryAt(0, buf, 2, 4, buf, 0, 0, DEFAULT_EXPIRY, SetCondition.ALWAYS, true);
+    expect(ex.savedValue.toString('latin1', 0, ex.savedLength)).toBe('value');
+    expect(store.valueLength(ex.getEntry(0, 'key\xff'))).toBe(0);
+  });
+
+  it('range entry points check and count like the string forms, with the same errors', () => {
+    const { ex, stats, store } = setup({ maxValueBytes: 4 });
+    const long = Buffer.alloc(MAX_KEY_BYTES + 10, 'k');
+    const keyMessage = 'key is 65 bytes; the limit is 64 (maxKeyBytes)';
+    expect(() => ex.getEntryAt(0, long, 1, MAX_KEY_BYTES + 1)).toThrow(keyMessage);
+    expect(() => ex.getEntry(0, 'k'.repeat(MAX_KEY_BYTES + 1))).toThrow(keyMessage);
+    expect(throwsCode(() => ex.getEntryAt(0, long, 0, MAX_KEY_BYTES + 1))).toBe(ErrorCode.KEY_TOO_LARGE);
+    expect(() => ex.setEntryAt(0, long, 0, MAX_KEY_BYTES + 1, long, 0, 1, DEFAULT_EXPIRY)).toThrow(
+      keyMessage,
+    );
+    expect(() =>
+      ex.setEntryAt(0, long, 0, MAX_KEY_BYTES + 1, long, 0, 1, DEFAULT_EXPIRY, SetCondition.IF_ABSENT, true),
+    ).toThrow(keyMessage);
+    const valueMessage = "value is 5 bytes; cache 'default' allows at most 4 (maxValueBytes)";
+    expect(() => ex.setEntryAt(0, long, 0, 1, long, 0, 5, DEFAULT_EXPIRY)).toThrow(valueMessage);
+    expect(throwsCode(() => ex.setEntryAt(0, long, 0, 1, long, 0, 5, DEFAULT_EXPIRY))).toBe(
+      ErrorCode.VALUE_TOO_LARGE,
+    );
+    expect(store.size).toBe(0);
+    ex.setEntryAt(0, long, 0, 1, long, 0, 4, DEFAULT_EXPIRY);
+    // A condition that stops the write answers before the value is looked at, as setEntry does.
+    expect(ex.setEntryAt(0, long, 0, 1, long, 0, 5, DEFAULT_EXPIRY, SetCondition.IF_ABSENT)).toBe(-1);
+    expect(store.size).toBe(1);
+    ex.getEntryAt(0, long, 0, 1);
+    ex.getEntryAt(0, long, 0, 2);
+    expect([...stats.counters()]).toEqual(
+      expect.arrayContaining([
+        { cache: 'default', op: 'GET', result: 'OK', value: 2 },
+        { cache: 'default', op: 'GET', result: 'KEY_TOO_LARGE', value: 3 },
+        { cache: 'default', op: 'SET', result: 'OK', value: 2 },
+        { cache: 'default', op: 'SET', result: 'KEY_TOO_LARGE', value: 2 },
+        { cache: 'default', op: 'SET', result: 'VALUE_TOO_LARGE', value: 2 },
+      ]),
+    );
+  });
+
   it('grows its scratch buffers for long keys and values', () => {
     const { ex, store } = setup();
     const key = 'k'.repeat(MAX_KEY_BYTES);

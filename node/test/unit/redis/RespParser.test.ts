@@ -247,3 +247,148 @@ describe('RespParser: protocol errors (redis-server texts)', () => {
     );
   });
 });
+
+describe('RespParser: raw arguments', () => {
+  /** GET takes argv[1] raw, SET argv[1] and argv[2] (any case), as the command table says. */
+  const lookup = (name: string): number => {
+    const lower = name.toLowerCase();
+    return lower === 'get' ? 0b10 : lower === 'set' ? 0b110 : 0;
+  };
+
+  interface RawRun {
+    /** Each command with raw arguments written as `raw:<latin1>`. */
+    commands: string[][];
+    /** arg(i) for every argument, raw or not. */
+    args: string[][];
+    error: string | undefined;
+    parser: RespParser;
+  }
+
+  function runRaw(chunks: readonly Buffer[], limits: Partial<RespParserLimits> = {}): RawRun {
+    const commands: string[][] = [];
+    const args: string[][] = [];
+    const parser: RespParser = new RespParser(
+      { ...LIMITS, ...limits },
+      (argv, argc) => {
+        const cmd: string[] = [];
+        const all: string[] = [];
+        for (let i = 0; i < argc; i++) {
+          all.push(parser.arg(i));
+          if (((parser.rawMask >>> i) & 1) === 0) {
+            cmd.push(argv[i]!);
+            continue;
+          }
+          expect(argv[i]).toBe('');
+          const start = parser.rawStart[i]!;
+          cmd.push(`raw:${parser.rawBuf[i]!.toString('latin1', start, start + parser.rawLen[i]!)}`);
+        }
+        commands.push(cmd);
+        args.push(all);
+        return true;
+      },
+      lookup,
+    );
+    let error: string | undefined;
+    for (const chunk of chunks) {
+      error = parser.feed(chunk);
+      if (error !== undefined) break;
+    }
+    return { commands, args, error, parser };
+  }
+
+  const pipeline = Buffer.concat([
+    encode(['SET', 'k', 'v'.repeat(300)]),
+    encode(['GET', 'k']),
+    bytes('GET inline\r\n'),
+    encode(['set', 'key\r\n', '\x00\xff', 'EX', '10']),
+    encode(['MGET', 'a', 'b']),
+    encode(['GeT', '']),
+    encode(['sEt', '', '']),
+    encode(['GET', 'a', 'b']),
+    encode(['PING']),
+  ]);
+  const expected = [
+    ['SET', 'raw:k', `raw:${'v'.repeat(300)}`],
+    ['GET', 'raw:k'],
+    ['GET', 'inline'],
+    ['set', 'raw:key\r\n', 'raw:\x00\xff', 'EX', '10'],
+    ['MGET', 'a', 'b'],
+    ['GeT', 'raw:'],
+    ['sEt', 'raw:', 'raw:'],
+    ['GET', 'raw:a', 'b'],
+    ['PING'],
+  ];
+
+  it('leaves the lookup positions as ranges, whatever the case of the name; inline commands stay strings', () => {
+    const r = runRaw([pipeline]);
+    expect(r.error).toBeUndefined();
+    expect(r.commands).toEqual(expected);
+    expect(r.args).toEqual(run([pipeline]).commands);
+  });
+
+  it('gives the same ranges when the input is split at any byte, or fed one byte at a time', () => {
+    for (let p = 0; p <= pipeline.length; p++) {
+      const r = runRaw([pipeline.subarray(0, p), pipeline.subarray(p)]);
+      expect(r.error).toBeUndefined();
+      expect(r.commands).toEqual(expected);
+    }
+    expect(runRaw([...pipeline].map((b) => Buffer.from([b]))).commands).toEqual(expected);
+  });
+
+  it('takes a big bulk (collected in a buffer of its own) as a range of that buffer', () => {
+    const key = 'K'.repeat(40_000);
+    const value = 'x'.repeat(200_000) + 'end';
+    const buf = Buffer.concat([encode(['SET', key, value]), encode(['GET', key])]);
+    const chunks = cut(
+      buf,
+      Array.from({ length: 60 }, (_, i) => 7 + i * 4_999),
+    );
+    const r = runRaw(chunks);
+    expect(r.error).toBeUndefined();
+    expect(r.commands).toEqual([
+      ['SET', `raw:${key}`, `raw:${value}`],
+      ['GET', `raw:${key}`],
+    ]);
+    // Nothing is kept once the commands have run.
+    expect(r.parser.rawMask).toBe(0);
+    expect(r.parser.rawBuf.every((b) => b.length === 0)).toBe(true);
+  });
+
+  it('keeps the limits and the byte accounting of string arguments', () => {
+    const partial = bytes('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab');
+    expect(runRaw([partial]).parser.bufferedBytes).toBe(run([partial]).parser.bufferedBytes);
+    const big = [bytes('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n'), Buffer.alloc(600)];
+    expect(runRaw(big, { maxQueryBufferBytes: 500 }).error).toBe(
+      'Protocol error: query buffer limit exceeded',
+    );
+    expect(runRaw([encode(['SET', 'k', 'v'.repeat(11)])], { maxBulkBytes: 10 }).error).toBe(
+      'Protocol error: invalid bulk length',
+    );
+    const huge = [bytes('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n'), Buffer.alloc(60_000)];
+    expect(runRaw(huge, { maxQueryBufferBytes: 50_000 }).error).toBe(
+      'Protocol error: query buffer limit exceeded',
+    );
+  });
+
+  it('property: any commands, any chunking, give the same arguments as string parsing', () => {
+    const arg = fc.string({
+      unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)),
+      maxLength: 40,
+    });
+    const name = fc.constantFrom('GET', 'get', 'Get', 'SET', 'set', 'sET', 'PING', 'MGET');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(name, fc.array(arg, { maxLength: 5 })), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(2000), { maxLength: 10 }),
+        (parts, points) => {
+          const commands = parts.map(([n, rest]) => [n, ...rest]);
+          const buf = Buffer.concat(commands.map(encode));
+          const r = runRaw(cut(buf, points));
+          expect(r.error).toBeUndefined();
+          expect(r.args).toEqual(commands);
+        },
+      ),
+      { seed: 43, numRuns: 500 },
+    );
+  });
+});
