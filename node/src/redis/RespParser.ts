@@ -81,6 +81,27 @@ function sliceLatin1(b: Buffer, start: number, end: number): string {
 }
 
 /**
+ * A command name (argument 0) as a string: GET, get, SET and set, byte for
+ * byte, come back as constants, so the commonest commands allocate no name;
+ * anything else is sliceLatin1.
+ */
+function commandName(b: Buffer, start: number, end: number): string {
+  if (end - start === 3) {
+    const c0 = b[start]!;
+    const c1 = b[start + 1]!;
+    const c2 = b[start + 2]!;
+    if (c1 === 69 && c2 === 84) {
+      if (c0 === 71) return 'GET';
+      if (c0 === 83) return 'SET';
+    } else if (c1 === 101 && c2 === 116) {
+      if (c0 === 103) return 'get';
+      if (c0 === 115) return 'set';
+    }
+  }
+  return sliceLatin1(b, start, end);
+}
+
+/**
  * Incremental RESP request parser over Buffers: multibulk (`*N` of `$len`
  * bulks) and inline commands, as redis-server reads them. Arguments become
  * latin1 strings (one char per byte) straight from the network buffer, the
@@ -379,7 +400,7 @@ export class RespParser {
       }
       const i = this.argc;
       if (i < RAW_MAX_ARGS && ((this.rawMask >>> i) & 1) !== 0) this.addRaw(buf, pos, bulkLen);
-      else this.addArg(sliceLatin1(buf, pos, end));
+      else this.addArg(i === 0 ? commandName(buf, pos, end) : sliceLatin1(buf, pos, end));
       pos = end + 2; // like redis-server, the two bytes after a bulk are taken to be CRLF
       if (this.pendingArgs === 0) this.dispatch();
     }

@@ -326,6 +326,28 @@ describe('RespParser: raw arguments', () => {
     expect(r.args).toEqual(run([pipeline]).commands);
   });
 
+  it('returns every command name byte for byte (GET, get, SET and set are constants)', () => {
+    const names = [
+      'GET',
+      'get',
+      'SET',
+      'set',
+      'GEt',
+      'sET',
+      'Set',
+      'xET',
+      'GEX',
+      'SEx',
+      'gex',
+      'ge',
+      'GETS',
+      '\xc7ET',
+    ];
+    const buf = Buffer.concat(names.map((n) => encode([n, 'k'])));
+    expect(run([buf]).commands).toEqual(names.map((n) => [n, 'k']));
+    expect(runRaw([buf]).args).toEqual(names.map((n) => [n, 'k']));
+  });
+
   it('gives the same ranges when the input is split at any byte, or fed one byte at a time', () => {
     for (let p = 0; p <= pipeline.length; p++) {
       const r = runRaw([pipeline.subarray(0, p), pipeline.subarray(p)]);
