@@ -168,17 +168,7 @@ export class OperationExecutor {
 
   /** GET: the live entry's handle (-1 = none), counting a hit or a miss. */
   getEntry(cache: number, key: string): number {
-    const started = performance.now();
-    let code = ErrorCode.OK;
-    try {
-      const n = this.keyIn(key);
-      return this.stores[cache]!.getAt(this.keyBuf, 0, n);
-    } catch (err) {
-      code = errorCodeOf(err);
-      throw err;
-    } finally {
-      this.stats.record(cache, OpType.GET, code, (performance.now() - started) / 1000);
-    }
+    return this.getEntryAt(cache, this.keyBytes(key), 0, key.length);
   }
 
   /**
@@ -214,21 +204,20 @@ export class OperationExecutor {
     condition: SetCondition = SetCondition.ALWAYS,
     wantPrevious = false,
   ): number {
-    const started = performance.now();
-    let code = ErrorCode.OK;
-    try {
-      const store = this.stores[cache]!;
-      const n = this.keyIn(key);
-      const at = this.prepareWrite(store, this.keyBuf, n, expiresAt, condition, wantPrevious);
-      if (at === NO_WRITE) return -1;
-      if (value.length > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', value.length);
-      return store.setLatin1At(this.keyBuf, 0, n, value, at);
-    } catch (err) {
-      code = errorCodeOf(err);
-      throw err;
-    } finally {
-      this.stats.record(cache, OpType.SET, code, (performance.now() - started) / 1000);
-    }
+    const keyBuf = this.keyBytes(key);
+    return this.write(
+      cache,
+      keyBuf,
+      0,
+      key.length,
+      value,
+      EMPTY,
+      0,
+      value.length,
+      expiresAt,
+      condition,
+      wantPrevious,
+    );
   }
 
   /**
@@ -249,6 +238,35 @@ export class OperationExecutor {
     condition: SetCondition = SetCondition.ALWAYS,
     wantPrevious = false,
   ): number {
+    return this.write(
+      cache,
+      keyBuf,
+      keyStart,
+      keyLength,
+      undefined,
+      valueBuf,
+      valueStart,
+      valueLength,
+      expiresAt,
+      condition,
+      wantPrevious,
+    );
+  }
+
+  /** setEntry and setEntryAt: the value is `valueText` (latin1) when given, else the bytes of valueBuf. */
+  private write(
+    cache: number,
+    keyBuf: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    valueText: string | undefined,
+    valueBuf: Uint8Array,
+    valueStart: number,
+    valueLength: number,
+    expiresAt: number,
+    condition: SetCondition,
+    wantPrevious: boolean,
+  ): number {
     const started = performance.now();
     let code = ErrorCode.OK;
     try {
@@ -257,7 +275,9 @@ export class OperationExecutor {
       const at = this.prepareWriteAt(store, keyBuf, keyStart, keyLength, expiresAt, condition, wantPrevious);
       if (at === NO_WRITE) return -1;
       if (valueLength > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', valueLength);
-      return store.setAt(keyBuf, keyStart, keyLength, valueBuf, valueStart, valueLength, at);
+      return valueText !== undefined
+        ? store.setLatin1At(keyBuf, keyStart, keyLength, valueText, at)
+        : store.setAt(keyBuf, keyStart, keyLength, valueBuf, valueStart, valueLength, at);
     } catch (err) {
       code = errorCodeOf(err);
       throw err;
@@ -451,6 +471,16 @@ export class OperationExecutor {
   }
 
   /** Checks a latin1 key and writes it into keyBuf; returns its length. */
+  /**
+   * The key's bytes in keyBuf, for the *At entry points, which check the
+   * length first: a key over maxKeyBytes is not written (it is rejected by
+   * its length before anything reads it).
+   */
+  private keyBytes(key: string): Uint8Array {
+    if (key.length <= this.maxKeyBytes) this.keyIn(key);
+    return this.keyBuf;
+  }
+
   private keyIn(key: string): number {
     const n = key.length;
     if (n > this.maxKeyBytes) throw this.keyTooLarge('key', n);
