@@ -117,4 +117,31 @@ describe('SIGTERM', () => {
     if (result !== 0) child.kill('SIGKILL');
     expect(result).toBe(0);
   }, 40_000);
+
+  it('a SIGTERM that arrives while the node is starting stops it gracefully once started (exit 0)', async () => {
+    const child = spawn(process.execPath, [...NODE_V8_FLAGS, NODE_BIN, ...EPHEMERAL_PORT_ARGS], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    let out = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      // The first log line comes from inside start(), before "node ready".
+      if (!sent) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    const deadline = new Promise<string>((resolve) =>
+      setTimeout(() => resolve('still running'), 20_000).unref(),
+    );
+    const result = await Promise.race([exited, deadline]);
+    if (typeof result === 'string') child.kill('SIGKILL');
+    expect(result).toEqual([0, null]);
+    expect(out).toContain('"msg":"node ready"');
+    expect(out).toContain('"msg":"stopped"');
+  }, 40_000);
 });

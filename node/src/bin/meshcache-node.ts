@@ -19,6 +19,17 @@ async function main(): Promise<number> {
   }
   const log = createLogger(options.logLevel, options.id);
   const server = new NodeServer(options, log);
+  // Signals are taken from the start: one that arrives while the node is
+  // starting (ports bound, a cluster joined) stops it once it has started,
+  // instead of killing it mid-way by the default action.
+  let signalled: string | undefined;
+  let onStopped: ((signal: string) => void) | undefined;
+  const onSignal = (signal: string) => {
+    if (onStopped) onStopped(signal);
+    else signalled = signal;
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   try {
     await server.start();
   } catch (err) {
@@ -26,7 +37,7 @@ async function main(): Promise<number> {
     return 1;
   }
   return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
+    onStopped = (signal: string) => {
       server.shutdown(signal).then(
         () => resolve(0),
         (err: unknown) => {
@@ -35,8 +46,7 @@ async function main(): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (signalled !== undefined) onStopped(signalled);
   });
 }
 
