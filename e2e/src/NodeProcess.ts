@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { localNodeArgs, NODE_V8_FLAGS } from '@meshcache/operator';
 import { waitFor } from './waitFor.js';
@@ -41,31 +42,24 @@ export class NodeProcess {
     readonly child: ChildProcess,
     readonly id: string,
   ) {
-    let buffered = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        this.logs.push(line);
-        try {
-          const entry = JSON.parse(line) as {
-            msg?: string;
-            grpcPort?: number;
-            adminPort?: number;
-            redisPort?: number;
-            gossipPort?: number;
-          };
-          if (entry.msg === 'node ready') {
-            this.redisPort = entry.redisPort!;
-            this.grpcPort = entry.grpcPort!;
-            this.adminPort = entry.adminPort!;
-            this.gossipPort = entry.gossipPort ?? 0;
-          }
-        } catch {
-          // not a log line
+    createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+      this.logs.push(line);
+      try {
+        const entry = JSON.parse(line) as {
+          msg?: string;
+          grpcPort?: number;
+          adminPort?: number;
+          redisPort?: number;
+          gossipPort?: number;
+        };
+        if (entry.msg === 'node ready') {
+          this.redisPort = entry.redisPort!;
+          this.grpcPort = entry.grpcPort!;
+          this.adminPort = entry.adminPort!;
+          this.gossipPort = entry.gossipPort ?? 0;
         }
+      } catch {
+        // not a log line
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));

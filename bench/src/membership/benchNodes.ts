@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { localNodeArgs, NODE_V8_FLAGS } from '@meshcache/operator';
 
@@ -70,32 +71,25 @@ export class BenchNode {
     readonly id: string,
     readonly child: ChildProcess,
   ) {
-    let buffered = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (
-          !line.includes('"msg":"member state"') &&
-          !line.includes('"msg":"view') &&
-          !line.includes('node ready')
-        )
-          continue;
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          const msg = String(entry['msg']);
-          if (!INTERESTING.has(msg)) continue;
-          if (msg === 'node ready') {
-            this.grpcPort = entry['grpcPort'] as number;
-            this.adminPort = entry['adminPort'] as number;
-            this.gossipPort = entry['gossipPort'] as number;
-          }
-          this.events.push({ time: new Date(entry['time'] as string).getTime(), msg, entry });
-        } catch {
-          // not a log line
+    createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+      if (
+        !line.includes('"msg":"member state"') &&
+        !line.includes('"msg":"view') &&
+        !line.includes('node ready')
+      )
+        return;
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        const msg = String(entry['msg']);
+        if (!INTERESTING.has(msg)) return;
+        if (msg === 'node ready') {
+          this.grpcPort = entry['grpcPort'] as number;
+          this.adminPort = entry['adminPort'] as number;
+          this.gossipPort = entry['gossipPort'] as number;
         }
+        this.events.push({ time: new Date(entry['time'] as string).getTime(), msg, entry });
+      } catch {
+        // not a log line
       }
     });
     child.stderr!.resume();

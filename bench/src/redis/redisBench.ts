@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { localNodeArgs, NODE_V8_FLAGS } from '@meshcache/operator';
 
@@ -69,23 +70,17 @@ function startServer(
 ): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buffered = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 20 s`)), 20_000);
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        const port = portFrom(line);
-        if (port !== undefined) {
-          clearTimeout(timer);
-          child.removeAllListeners('exit');
-          child.stdout!.resume();
-          resolve({ child, port });
-        }
-      }
+    // Read every line to the end (a full stdout pipe would stall the server); the first port wins.
+    let found = false;
+    createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+      const port = found ? undefined : portFrom(line);
+      if (port === undefined) return;
+      found = true;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve({ child, port });
     });
   });
 }

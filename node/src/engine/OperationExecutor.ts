@@ -13,7 +13,7 @@ import { type ArenaStore, hlcLogical, hlcPhysicalMs, makeHlc } from '../store/in
 import type { CacheRegistry } from './CacheRegistry.js';
 import { errorCodeOf, errorMessageOf, OperationError } from './OperationError.js';
 import type { OperationStats } from './OperationStats.js';
-import { writeLatin1 } from './writeLatin1.js';
+import { writeLatin1 } from '../store/writeLatin1.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Largest and smallest values INCREMENT keeps exact (JavaScript numbers are doubles). */
@@ -28,7 +28,7 @@ const SCRATCH_BYTES = 256;
 export const KEEP_TTL = -1;
 /** `expiresAt` for setEntry: the cache's default TTL (like ttl 0 on the wire). */
 export const DEFAULT_EXPIRY = -2;
-/** prepareWrite's answer when the condition stops the write (expiry times are never negative). */
+/** prepareWriteAt's answer when the condition stops the write (expiry times are never negative). */
 const NO_WRITE = -3;
 
 /**
@@ -499,20 +499,8 @@ export class OperationExecutor {
    * The checks before a SET writes: the condition against the current entry
    * (copying its value to savedValue when asked) and the expiry to write,
    * resolving KEEP_TTL and DEFAULT_EXPIRY. NO_WRITE when the condition fails.
-   * The key is `length` bytes of `key` from 0.
+   * The key is `length` bytes of `key` from `start`.
    */
-  private prepareWrite(
-    store: ArenaStore,
-    key: Uint8Array,
-    length: number,
-    expiresAt: number,
-    condition: SetCondition,
-    wantPrevious: boolean,
-  ): number {
-    return this.prepareWriteAt(store, key, 0, length, expiresAt, condition, wantPrevious);
-  }
-
-  /** prepareWrite for a key that is `length` bytes of `key` from `start`. */
   private prepareWriteAt(
     store: ArenaStore,
     key: Uint8Array,
@@ -617,7 +605,7 @@ export class OperationExecutor {
   private set(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
     const expiresAt = store.expiresAtFor(op.ttlMs);
-    const at = this.prepareWrite(store, key, key.length, expiresAt, op.condition, op.returnPrevious);
+    const at = this.prepareWriteAt(store, key, 0, key.length, expiresAt, op.condition, op.returnPrevious);
     if (at !== NO_WRITE) {
       const h = store.set(key, op.value, at);
       result.applied = true;

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { localNodeArgs, nodeArgs } from './nodeBinary.js';
 
 export interface LocalNodeOptions {
@@ -48,20 +49,13 @@ export class LocalNodeProcess {
         () => reject(new Error(`node ${options.id} not ready after ${options.startTimeoutMs ?? 20_000} ms`)),
         options.startTimeoutMs ?? 20_000,
       );
-      let buffered = '';
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (!line.includes('"node ready"')) continue;
-          const ready = JSON.parse(line) as { grpcPort: number; adminPort: number };
-          node.grpcPort = ready.grpcPort;
-          node.adminPort = ready.adminPort;
-          clearTimeout(timer);
-          resolve();
-        }
+      createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+        if (!line.includes('"node ready"')) return;
+        const ready = JSON.parse(line) as { grpcPort: number; adminPort: number };
+        node.grpcPort = ready.grpcPort;
+        node.adminPort = ready.adminPort;
+        clearTimeout(timer);
+        resolve();
       });
       void node.exit.then((code) => {
         clearTimeout(timer);

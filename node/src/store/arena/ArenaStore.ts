@@ -70,6 +70,7 @@
 import { type EvictionPolicyName, MAX_TTL_MS, type StoreOptions, type StoreStats } from '../StoreOptions.js';
 import type { HybridLogicalClock } from '../HybridLogicalClock.js';
 import { StoreError } from '../StoreError.js';
+import { writeLatin1 } from '../writeLatin1.js';
 import { ArenaIndex, EMPTY } from './ArenaIndex.js';
 import { EVICT, keepIn, type ArenaPolicy } from './ArenaPolicy.js';
 import { ARENA_MAIN } from './ArenaS3FifoPolicy.js';
@@ -586,11 +587,7 @@ export class ArenaStore {
     }
     const valueLen = value.length;
     const ref = this.writeItem(key, keyOffset, keyLen, valueLen, expiresAt, hlc, node);
-    const dst = this.valueSource(ref);
-    const at = this.valueOffset(ref);
-    // Below 16 bytes a loop beats the native call's fixed cost.
-    if (valueLen < 16) for (let i = 0; i < valueLen; i++) dst[at + i] = value.charCodeAt(i);
-    else (dst as unknown as Latin1Writable).latin1Write(value, at, valueLen);
+    writeLatin1(this.valueSource(ref), value, this.valueOffset(ref));
     return ref;
   }
 
@@ -1262,10 +1259,6 @@ export class ArenaStore {
  */
 function copyBytes(src: Uint8Array, offset: number, length: number, dst: Uint8Array, at: number): void {
   dst.set(offset === 0 && length === src.length ? src : src.subarray(offset, offset + length), at);
-}
-
-interface Latin1Writable {
-  latin1Write(s: string, offset: number, length: number): number;
 }
 
 function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
