@@ -39,6 +39,15 @@ export enum ErrorCode {
   TIMEOUT = 15,
   UNAVAILABLE = 16,
   CANCELLED = 17,
+  /** STALE_EPOCH - A replica refused a request made under an older placement; the reply carries its epoch. */
+  STALE_EPOCH = 18,
+  /**
+   * CLOCK_SKEW - A version too far ahead of the receiver's clock (maxClockSkewMs), or a
+   * node too far from its peers' clocks to coordinate writes.
+   */
+  CLOCK_SKEW = 19,
+  /** NOT_READY - The node is not (yet) able to serve the slot: starting, or not bootstrapped. */
+  NOT_READY = 20,
   UNRECOGNIZED = -1,
 }
 
@@ -98,6 +107,15 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 17:
     case "CANCELLED":
       return ErrorCode.CANCELLED;
+    case 18:
+    case "STALE_EPOCH":
+      return ErrorCode.STALE_EPOCH;
+    case 19:
+    case "CLOCK_SKEW":
+      return ErrorCode.CLOCK_SKEW;
+    case 20:
+    case "NOT_READY":
+      return ErrorCode.NOT_READY;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -143,6 +161,12 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "UNAVAILABLE";
     case ErrorCode.CANCELLED:
       return "CANCELLED";
+    case ErrorCode.STALE_EPOCH:
+      return "STALE_EPOCH";
+    case ErrorCode.CLOCK_SKEW:
+      return "CLOCK_SKEW";
+    case ErrorCode.NOT_READY:
+      return "NOT_READY";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
