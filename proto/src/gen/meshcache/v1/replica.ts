@@ -143,7 +143,11 @@ export interface ReplicaFrame {
   /** The caller's clock when it sent the frame. */
   hlc: number;
   unsettled: UnsettledWrite[];
-  settled: SettledMark | undefined;
+  settled:
+    | SettledMark
+    | undefined;
+  /** The caller's wall clock (epoch ms) when it sent the frame, to measure clock skew. */
+  wallMs: number;
 }
 
 export interface ReplicaReply {
@@ -174,6 +178,8 @@ export interface ReplicaReplyFrame {
   errorMessage: string;
   /** The callee's clock when it replied. */
   hlc: number;
+  /** The callee's wall clock (epoch ms) when it replied, to measure clock skew. */
+  wallMs: number;
 }
 
 function createBaseReplicaHello(): ReplicaHello {
@@ -934,7 +940,7 @@ export const UnsettledWrite: MessageFns<UnsettledWrite> = {
 };
 
 function createBaseReplicaFrame(): ReplicaFrame {
-  return { hello: undefined, epoch: 0, requests: [], hlc: 0, unsettled: [], settled: undefined };
+  return { hello: undefined, epoch: 0, requests: [], hlc: 0, unsettled: [], settled: undefined, wallMs: 0 };
 }
 
 export const ReplicaFrame: MessageFns<ReplicaFrame> = {
@@ -956,6 +962,9 @@ export const ReplicaFrame: MessageFns<ReplicaFrame> = {
     }
     if (message.settled !== undefined) {
       SettledMark.encode(message.settled, writer.uint32(50).fork()).join();
+    }
+    if (message.wallMs !== 0) {
+      writer.uint32(56).uint64(message.wallMs);
     }
     return writer;
   },
@@ -1021,6 +1030,14 @@ export const ReplicaFrame: MessageFns<ReplicaFrame> = {
             message.settled = SettledMark.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.wallMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1045,6 +1062,11 @@ export const ReplicaFrame: MessageFns<ReplicaFrame> = {
         ? object.unsettled.map((e: any) => UnsettledWrite.fromJSON(e))
         : [],
       settled: isSet(object.settled) ? SettledMark.fromJSON(object.settled) : undefined,
+      wallMs: isSet(object.wallMs)
+        ? globalThis.Number(object.wallMs)
+        : isSet(object.wall_ms)
+        ? globalThis.Number(object.wall_ms)
+        : 0,
     };
   },
 
@@ -1068,6 +1090,9 @@ export const ReplicaFrame: MessageFns<ReplicaFrame> = {
     if (message.settled !== undefined) {
       obj.settled = SettledMark.toJSON(message.settled);
     }
+    if (message.wallMs !== 0) {
+      obj.wallMs = Math.round(message.wallMs);
+    }
     return obj;
   },
 
@@ -1086,6 +1111,7 @@ export const ReplicaFrame: MessageFns<ReplicaFrame> = {
     message.settled = (object.settled !== undefined && object.settled !== null)
       ? SettledMark.fromPartial(object.settled)
       : undefined;
+    message.wallMs = object.wallMs ?? 0;
     return message;
   },
 };
@@ -1304,7 +1330,7 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
 };
 
 function createBaseReplicaReplyFrame(): ReplicaReplyFrame {
-  return { hello: undefined, epoch: 0, replies: [], error: 0, errorMessage: "", hlc: 0 };
+  return { hello: undefined, epoch: 0, replies: [], error: 0, errorMessage: "", hlc: 0, wallMs: 0 };
 }
 
 export const ReplicaReplyFrame: MessageFns<ReplicaReplyFrame> = {
@@ -1326,6 +1352,9 @@ export const ReplicaReplyFrame: MessageFns<ReplicaReplyFrame> = {
     }
     if (message.hlc !== 0) {
       writer.uint32(48).uint64(message.hlc);
+    }
+    if (message.wallMs !== 0) {
+      writer.uint32(56).uint64(message.wallMs);
     }
     return writer;
   },
@@ -1391,6 +1420,14 @@ export const ReplicaReplyFrame: MessageFns<ReplicaReplyFrame> = {
             message.hlc = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.wallMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1417,6 +1454,11 @@ export const ReplicaReplyFrame: MessageFns<ReplicaReplyFrame> = {
         ? globalThis.String(object.error_message)
         : "",
       hlc: isSet(object.hlc) ? globalThis.Number(object.hlc) : 0,
+      wallMs: isSet(object.wallMs)
+        ? globalThis.Number(object.wallMs)
+        : isSet(object.wall_ms)
+        ? globalThis.Number(object.wall_ms)
+        : 0,
     };
   },
 
@@ -1440,6 +1482,9 @@ export const ReplicaReplyFrame: MessageFns<ReplicaReplyFrame> = {
     if (message.hlc !== 0) {
       obj.hlc = Math.round(message.hlc);
     }
+    if (message.wallMs !== 0) {
+      obj.wallMs = Math.round(message.wallMs);
+    }
     return obj;
   },
 
@@ -1456,6 +1501,7 @@ export const ReplicaReplyFrame: MessageFns<ReplicaReplyFrame> = {
     message.error = object.error ?? 0;
     message.errorMessage = object.errorMessage ?? "";
     message.hlc = object.hlc ?? 0;
+    message.wallMs = object.wallMs ?? 0;
     return message;
   },
 };
