@@ -51,4 +51,4 @@ export {
   Placement,
   type PlacementJson,
   type PlacementTableJson,
-} from './placement/index.js';
+} from '@meshcache/proto';

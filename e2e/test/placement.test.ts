@@ -1,7 +1,8 @@
 // End-to-end: slot placement committed with views, the topology stream, and routing at the node,
 // with real meshcache-node processes on loopback.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createClient, keySlot, SlotTable } from '@meshcache/client';
+import { createClient } from '@meshcache/client';
+import { keySlot, SlotTable } from '@meshcache/proto';
 import { placement } from '@meshcache/node';
 import { ErrorCode, OpType, type Topology } from '@meshcache/proto';
 import { Cluster, FAST_REMOVAL_ARGS, getJson, postJson } from '../src/Cluster.js';

@@ -33,7 +33,7 @@
  * Options: --sizes 3,5,10,32,64,128, --churn 40, --watch-trials 10 (0: skip), --json FILE.
  */
 import { writeFileSync } from 'node:fs';
-import type { SlotTable } from '@meshcache/client';
+import type { SlotTable } from '@meshcache/proto';
 import { placement } from '@meshcache/node';
 import { measureWatch, type WatchFigures } from './topologyWatchBench.js';
 

@@ -14,7 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SlotTable } from '@meshcache/client';
+import { SlotTable } from '@meshcache/proto';
 import { placement } from '@meshcache/node';
 
 type Member = placement.PlacementMember;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Placement } from '@meshcache/client';
+import { Placement } from '@meshcache/proto';
 import {
   DEFAULT_CACHE_NAME,
   type Member,

@@ -1,4 +1,4 @@
-import { SlotTable } from '@meshcache/client';
+import { SlotTable } from '@meshcache/proto';
 import { SLOT_COUNT } from '@meshcache/proto';
 import type { PlacementMember } from './computePlacement.js';
 

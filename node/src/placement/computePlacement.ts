@@ -1,4 +1,4 @@
-import { SlotTable } from '@meshcache/client';
+import { SlotTable } from '@meshcache/proto';
 import { SLOT_COUNT } from '@meshcache/proto';
 import { balanceWindow } from './balanceWindow.js';
 import { canonicalTable, ringOrder } from './canonicalLayout.js';

@@ -1,4 +1,4 @@
-import { Placement, type PlacementJson } from '@meshcache/client';
+import { Placement, type PlacementJson } from '@meshcache/proto';
 import { computePlacement, type PlacementMember, type PlacementOptions } from './computePlacement.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SlotTable } from '@meshcache/client';
+import type { SlotTable } from '@meshcache/proto';
 import { SLOT_COUNT } from '@meshcache/proto';
 import { balanceWindow } from './balanceWindow.js';
 import { fairShares } from './fairShares.js';

@@ -1,5 +1,5 @@
-import type { Placement } from '@meshcache/client';
-import { keySlot } from '@meshcache/client';
+import type { Placement } from '@meshcache/proto';
+import { keySlot } from '@meshcache/proto';
 import { DEFAULT_CACHE_NAME, type Member, type Operation, OpType } from '@meshcache/proto';
 
 /** Where the operations on one key go. */

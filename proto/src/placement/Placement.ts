@@ -1,4 +1,4 @@
-import type { SlotRange } from '@meshcache/proto';
+import type { SlotRange } from '../gen/meshcache/v1/cache.js';
 import { keySlot } from './keySlot.js';
 import { SlotTable, SlotTableError } from './SlotTable.js';
 

@@ -1,4 +1,5 @@
-import { SLOT_COUNT, type SlotRange } from '@meshcache/proto';
+import { SLOT_COUNT } from '../protocol.js';
+import type { SlotRange } from '../gen/meshcache/v1/cache.js';
 
 /** Marks an empty replica cell. */
 const NONE = 0xffff;

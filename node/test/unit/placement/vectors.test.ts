@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import { SlotTable } from '@meshcache/client';
+import { SlotTable } from '@meshcache/proto';
 import type { SlotRange } from '@meshcache/proto';
 import { computePlacement, type PlacementMember } from '../../../src/placement/computePlacement.js';
 import { balanceOf, zoneViolations } from '../../../src/placement/placementStats.js';

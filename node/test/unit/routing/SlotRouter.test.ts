@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { keySlot, Placement } from '@meshcache/client';
+import { keySlot, Placement } from '@meshcache/proto';
 import { MemberState, Operation, OpType, type Topology } from '@meshcache/proto';
 import { placementPayload } from '../../../src/placement/placementPayload.js';
 import { clusterSlots } from '../../../src/routing/clusterSlots.js';
