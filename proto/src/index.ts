@@ -2,3 +2,16 @@ export * from './gen/meshcache/v1/cache.js';
 export * from './protocol.js';
 export * from './codec/index.js';
 export * from './placement/index.js';
+export {
+  ReplicaFrame,
+  ReplicaHello,
+  ReplicaHelloReply,
+  ReplicaOpType,
+  ReplicaReply,
+  ReplicaReplyFrame,
+  ReplicaRequest,
+  ReplicaService,
+  SettledMark,
+  UnsettledWrite,
+} from './gen/meshcache/v1/replica.js';
+export * from './backoff.js';
