@@ -26,6 +26,9 @@ export function op(input: OpInput): Operation {
     entries: [],
     consistency: 0,
     returnPrevious: false,
+    expireCondition: 0,
+    keepTtl: false,
+    expiresAtMs: 0,
     ...input,
   };
 }

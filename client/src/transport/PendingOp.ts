@@ -1,6 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import {
   type Consistency,
+  ExpireCondition,
   type KeyValue,
   type Operation,
   OpType,
@@ -57,6 +58,9 @@ export class PendingOp implements Operation {
   entries: KeyValue[] = NO_ENTRIES;
   consistency: Consistency;
   returnPrevious = false;
+  expireCondition: ExpireCondition = ExpireCondition.EXPIRE_ALWAYS;
+  keepTtl = false;
+  expiresAtMs = 0;
 
   // --- bookkeeping ---
   state: OpStateValue = OpState.NEW;

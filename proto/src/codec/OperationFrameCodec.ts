@@ -56,6 +56,12 @@ function operationSize(op: Operation): number {
   }
   if (op.consistency !== 0) n += 1 + int32Size(checkInt32(op.consistency, 'Operation.consistency'));
   if (op.returnPrevious) n += 2;
+  if (op.expireCondition !== 0) {
+    n += 1 + int32Size(checkInt32(op.expireCondition, 'Operation.expireCondition'));
+  }
+  if (op.keepTtl) n += 2;
+  // Field 16 and up: a two-byte tag.
+  if (op.expiresAtMs !== 0) n += 2 + int64Size(checkInt64(op.expiresAtMs, 'Operation.expiresAtMs'));
   sizes[slot] = n;
   return n;
 }
@@ -133,6 +139,19 @@ function writeOperation(buf: Buffer, pos: number, op: Operation): number {
     buf[pos++] = 104;
     buf[pos++] = 1;
   }
+  if (op.expireCondition !== 0) {
+    buf[pos++] = 112;
+    pos = writeInt32(buf, pos, op.expireCondition);
+  }
+  if (op.keepTtl) {
+    buf[pos++] = 120;
+    buf[pos++] = 1;
+  }
+  if (op.expiresAtMs !== 0) {
+    buf[pos++] = 128; // tag 128 (field 16, varint) as a varint: 0x80 0x01
+    buf[pos++] = 1;
+    pos = writeInt64(buf, pos, op.expiresAtMs);
+  }
   return pos;
 }
 
@@ -208,6 +227,9 @@ function readOperation(r: ProtoReader): Operation {
     entries: [],
     consistency: 0,
     returnPrevious: false,
+    expireCondition: 0,
+    keepTtl: false,
+    expiresAtMs: 0,
   };
   while (r.pos < r.end) {
     const tag = r.tag();
@@ -250,6 +272,15 @@ function readOperation(r: ProtoReader): Operation {
         break;
       case 104:
         op.returnPrevious = r.bool();
+        break;
+      case 112:
+        op.expireCondition = r.int32();
+        break;
+      case 120:
+        op.keepTtl = r.bool();
+        break;
+      case 128:
+        op.expiresAtMs = r.int64();
         break;
       default:
         r.skip(tag);

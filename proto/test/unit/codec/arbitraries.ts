@@ -75,6 +75,9 @@ export const operation: fc.Arbitrary<Operation> = fc.record({
   entries: fc.array(keyValue, { maxLength: 4 }),
   consistency: enumValue,
   returnPrevious: fc.boolean(),
+  expireCondition: enumValue,
+  keepTtl: fc.boolean(),
+  expiresAtMs: int64,
 });
 
 export const operationFrame: fc.Arbitrary<OperationFrame> = fc.record({

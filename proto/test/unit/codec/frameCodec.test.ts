@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
   CacheService,
+  ExpireCondition,
   OperationFrame,
   OpType,
   ResultFrame,
@@ -104,6 +105,32 @@ describe('OperationFrame fast codec', () => {
     expect(wire.includes(minusOne)).toBe(true);
   });
 
+  it('writes the Redis-door fields (expire_condition, keep_ttl, expires_at_ms) as the generated encoder does', () => {
+    const frame = {
+      ops: [
+        op({ type: OpType.APPEND, key: Buffer.from('k'), value: Buffer.from('tail') }),
+        op({ type: OpType.DELETE, key: Buffer.from('k'), returnPrevious: true }),
+        op({
+          type: OpType.TOUCH,
+          expireCondition: ExpireCondition.EXPIRE_IF_LATER,
+          expiresAtMs: 1_767_225_600_000,
+          returnPrevious: true,
+        }),
+        op({ type: OpType.TOUCH, ttlMs: -1, expireCondition: ExpireCondition.EXPIRE_IF_SET }),
+        op({ type: OpType.SET, keepTtl: true, expiresAtMs: Number.MAX_SAFE_INTEGER }),
+        op({ expiresAtMs: -1, expireCondition: -1 }),
+      ],
+    };
+    const wire = encodeOperationFrame(frame);
+    expect(wire.equals(OperationFrame.encode(frame).finish())).toBe(true);
+    expect(normalise(decodeOperationFrame(wire))).toStrictEqual(normalise(frame));
+    expect(normalise(OperationFrame.decode(wire))).toStrictEqual(normalise(frame));
+    // Field 16 takes a two-byte tag (0x80 0x01).
+    const one = encodeOperationFrame({ ops: [op({ expiresAtMs: 5 })] });
+    expect([...one]).toStrictEqual([0x0a, 0x03, 0x80, 0x01, 0x05]);
+    expect(encodedOperationSize(op({ expiresAtMs: 5 }))).toBe(one.length);
+  });
+
   it('round-trips large keys and values (multi-byte length prefixes)', () => {
     const big = Buffer.alloc(1 << 20, 0xab);
     const frame = { ops: [op({ key: big.subarray(0, 70_000), value: big, keys: [big.subarray(0, 200)] })] };
@@ -119,9 +146,11 @@ describe('OperationFrame fast codec', () => {
 
   it('rejects int64 values beyond the safe integer range with CodecError', () => {
     for (const v of [2n ** 53n, -(2n ** 53n), 2n ** 63n - 1n, -(2n ** 63n)]) {
-      const w = new BinaryWriter();
-      w.uint32(10).fork().uint32(48).int64(v).join();
-      expect(() => decodeOperationFrame(w.finish())).toThrow(CodecError);
+      for (const tag of [48, 128]) {
+        const w = new BinaryWriter();
+        w.uint32(10).fork().uint32(tag).int64(v).join();
+        expect(() => decodeOperationFrame(w.finish())).toThrow(CodecError);
+      }
     }
     const ok = new BinaryWriter();
     ok.uint32(10)
@@ -143,6 +172,9 @@ describe('OperationFrame fast codec', () => {
       { id: 1.5 },
       { ttlMs: 2 ** 53 },
       { ttlMs: 0.5 },
+      { expiresAtMs: 2 ** 53 },
+      { expiresAtMs: 1.5 },
+      { expireCondition: 2 ** 31 },
       { delta: Number.NaN },
       { type: 2 ** 31 },
       { expectedVersion: { physicalMs: -1, logical: 0, node: 0 } },

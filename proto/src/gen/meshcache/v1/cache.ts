@@ -180,12 +180,20 @@ export enum OpType {
   DELETE = 3,
   /** COMPARE_AND_SET - Writes only when the entry's current version equals expected_version. */
   COMPARE_AND_SET = 4,
-  /** TOUCH - Sets a new TTL (ttl_ms) on an existing entry without changing its value. */
+  /**
+   * TOUCH - Sets a new expiry (ttl_ms or expires_at_ms) on an existing entry without
+   * changing its value, under expire_condition.
+   */
   TOUCH = 5,
   /** INCREMENT - Adds delta to a decimal integer value; a missing key counts as 0. */
   INCREMENT = 6,
   GET_MANY = 7,
   SET_MANY = 8,
+  /**
+   * APPEND - Appends value to the current value (a missing key counts as empty) and
+   * keeps the entry's expiry; a new entry takes ttl_ms. Result.number: the new length.
+   */
+  APPEND = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -218,6 +226,9 @@ export function opTypeFromJSON(object: any): OpType {
     case 8:
     case "SET_MANY":
       return OpType.SET_MANY;
+    case 9:
+    case "APPEND":
+      return OpType.APPEND;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -245,6 +256,8 @@ export function opTypeToJSON(object: OpType): string {
       return "GET_MANY";
     case OpType.SET_MANY:
       return "SET_MANY";
+    case OpType.APPEND:
+      return "APPEND";
     case OpType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -287,6 +300,66 @@ export function setConditionToJSON(object: SetCondition): string {
     case SetCondition.IF_PRESENT:
       return "IF_PRESENT";
     case SetCondition.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/**
+ * When a TOUCH changes the expiry (Redis EXPIRE's options). An entry that
+ * never expires counts as expiring at infinity; a new expiry of "never"
+ * (ttl_ms -1) counts as infinity too.
+ */
+export enum ExpireCondition {
+  EXPIRE_ALWAYS = 0,
+  /** EXPIRE_IF_NONE - NX: only when the entry has no expiry. */
+  EXPIRE_IF_NONE = 1,
+  /** EXPIRE_IF_SET - XX: only when the entry has an expiry. */
+  EXPIRE_IF_SET = 2,
+  /** EXPIRE_IF_LATER - GT: only when the new expiry is later than the current one. */
+  EXPIRE_IF_LATER = 3,
+  /** EXPIRE_IF_EARLIER - LT: only when the new expiry is earlier than the current one. */
+  EXPIRE_IF_EARLIER = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function expireConditionFromJSON(object: any): ExpireCondition {
+  switch (object) {
+    case 0:
+    case "EXPIRE_ALWAYS":
+      return ExpireCondition.EXPIRE_ALWAYS;
+    case 1:
+    case "EXPIRE_IF_NONE":
+      return ExpireCondition.EXPIRE_IF_NONE;
+    case 2:
+    case "EXPIRE_IF_SET":
+      return ExpireCondition.EXPIRE_IF_SET;
+    case 3:
+    case "EXPIRE_IF_LATER":
+      return ExpireCondition.EXPIRE_IF_LATER;
+    case 4:
+    case "EXPIRE_IF_EARLIER":
+      return ExpireCondition.EXPIRE_IF_EARLIER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ExpireCondition.UNRECOGNIZED;
+  }
+}
+
+export function expireConditionToJSON(object: ExpireCondition): string {
+  switch (object) {
+    case ExpireCondition.EXPIRE_ALWAYS:
+      return "EXPIRE_ALWAYS";
+    case ExpireCondition.EXPIRE_IF_NONE:
+      return "EXPIRE_IF_NONE";
+    case ExpireCondition.EXPIRE_IF_SET:
+      return "EXPIRE_IF_SET";
+    case ExpireCondition.EXPIRE_IF_LATER:
+      return "EXPIRE_IF_LATER";
+    case ExpireCondition.EXPIRE_IF_EARLIER:
+      return "EXPIRE_IF_EARLIER";
+    case ExpireCondition.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -413,7 +486,10 @@ export interface Operation {
   cache: string;
   key: Buffer;
   value: Buffer;
-  /** 0: the cache's default TTL; > 0: milliseconds; -1: never expires. */
+  /**
+   * 0: the cache's default TTL; > 0: milliseconds; -1: never expires.
+   * Ignored when expires_at_ms > 0 or keep_ttl is set.
+   */
   ttlMs: number;
   condition: SetCondition;
   /** For COMPARE_AND_SET. */
@@ -427,8 +503,27 @@ export interface Operation {
   /** For SET_MANY. */
   entries: KeyValue[];
   consistency: Consistency;
-  /** SET returns the previous value (like Redis SET ... GET). */
+  /**
+   * SET returns the previous value (like Redis SET ... GET); DELETE returns
+   * the value it removed (GETDEL); TOUCH returns the value (GETEX). In
+   * Result.found and Result.value.
+   */
   returnPrevious: boolean;
+  /** For TOUCH: when the expiry changes; Result.applied tells whether it did. */
+  expireCondition: ExpireCondition;
+  /**
+   * For SET: keep the live entry's expiry (Redis KEEPTTL); when the key is
+   * absent the cache's default TTL applies. ttl_ms and expires_at_ms are ignored.
+   */
+  keepTtl: boolean;
+  /**
+   * For SET and TOUCH, when > 0: the absolute expiry in epoch ms, instead of
+   * ttl_ms (Redis EXAT, PXAT, EXPIREAT; the Redis door sends every expiry this
+   * way, so replicas agree on it). At most 10 years ahead (INVALID_TTL; TOUCH
+   * checks it only when the key is present). A time already past: SET writes
+   * an entry that is already expired, TOUCH deletes the entry.
+   */
+  expiresAtMs: number;
 }
 
 export interface OperationFrame {
@@ -451,11 +546,15 @@ export interface Result {
   /** Human-readable detail for a non-OK code. Names the field or the limit. */
   message: string;
   /**
-   * GET, TOUCH, DELETE: whether the key was present. SET with return_previous:
-   * whether a previous value existed.
+   * GET, TOUCH, DELETE, APPEND: whether the key was present. SET with
+   * return_previous: whether a previous value existed.
    */
   found: boolean;
-  /** GET: the value. SET with return_previous: the previous value. */
+  /**
+   * GET: the value. SET with return_previous: the previous value. DELETE
+   * with return_previous: the value removed. TOUCH with return_previous: the
+   * value (read before the expiry changed).
+   */
   value: Buffer;
   /** The entry's version after the operation (GET: the stored version). */
   version:
@@ -463,9 +562,16 @@ export interface Result {
     | undefined;
   /** GET: remaining TTL in ms, -1 for none. */
   ttlMs: number;
-  /** SET with a condition, COMPARE_AND_SET: whether the write happened. */
+  /**
+   * SET with a condition, COMPARE_AND_SET: whether the write happened.
+   * TOUCH: whether the expiry changed (or the entry was deleted for an expiry
+   * already past).
+   */
   applied: boolean;
-  /** INCREMENT: the new value. SET_MANY: how many entries were written. */
+  /**
+   * INCREMENT: the new value. SET_MANY: how many entries were written.
+   * APPEND: the new length of the value.
+   */
   number: number;
   /** GET_MANY: one entry per requested key, in order. */
   entries: Entry[];
@@ -801,6 +907,9 @@ function createBaseOperation(): Operation {
     entries: [],
     consistency: 0,
     returnPrevious: false,
+    expireCondition: 0,
+    keepTtl: false,
+    expiresAtMs: 0,
   };
 }
 
@@ -844,6 +953,15 @@ export const Operation: MessageFns<Operation> = {
     }
     if (message.returnPrevious !== false) {
       writer.uint32(104).bool(message.returnPrevious);
+    }
+    if (message.expireCondition !== 0) {
+      writer.uint32(112).int32(message.expireCondition);
+    }
+    if (message.keepTtl !== false) {
+      writer.uint32(120).bool(message.keepTtl);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(128).int64(message.expiresAtMs);
     }
     return writer;
   },
@@ -965,6 +1083,30 @@ export const Operation: MessageFns<Operation> = {
             message.returnPrevious = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.expireCondition = reader.int32() as any;
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.keepTtl = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1004,6 +1146,21 @@ export const Operation: MessageFns<Operation> = {
         : isSet(object.return_previous)
         ? globalThis.Boolean(object.return_previous)
         : false,
+      expireCondition: isSet(object.expireCondition)
+        ? expireConditionFromJSON(object.expireCondition)
+        : isSet(object.expire_condition)
+        ? expireConditionFromJSON(object.expire_condition)
+        : 0,
+      keepTtl: isSet(object.keepTtl)
+        ? globalThis.Boolean(object.keepTtl)
+        : isSet(object.keep_ttl)
+        ? globalThis.Boolean(object.keep_ttl)
+        : false,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
     };
   },
 
@@ -1048,6 +1205,15 @@ export const Operation: MessageFns<Operation> = {
     if (message.returnPrevious !== false) {
       obj.returnPrevious = message.returnPrevious;
     }
+    if (message.expireCondition !== 0) {
+      obj.expireCondition = expireConditionToJSON(message.expireCondition);
+    }
+    if (message.keepTtl !== false) {
+      obj.keepTtl = message.keepTtl;
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
     return obj;
   },
 
@@ -1071,6 +1237,9 @@ export const Operation: MessageFns<Operation> = {
     message.entries = object.entries?.map((e) => KeyValue.fromPartial(e)) || [];
     message.consistency = object.consistency ?? 0;
     message.returnPrevious = object.returnPrevious ?? false;
+    message.expireCondition = object.expireCondition ?? 0;
+    message.keepTtl = object.keepTtl ?? false;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
     return message;
   },
 };
