@@ -3,13 +3,14 @@ import {
   DEFAULT_CACHE_NAME,
   type Entry as EntryResult,
   ErrorCode,
+  ExpireCondition,
   type Operation,
   OpType,
   type Result,
   SetCondition,
   type Version,
 } from '@meshcache/proto';
-import { type ArenaStore, hlcLogical, hlcPhysicalMs, makeHlc } from '../store/index.js';
+import { type ArenaStore, hlcLogical, hlcPhysicalMs, makeHlc, MAX_TTL_MS } from '../store/index.js';
 import type { CacheRegistry } from './CacheRegistry.js';
 import { errorCodeOf, errorMessageOf, OperationError } from './OperationError.js';
 import type { OperationStats } from './OperationStats.js';
@@ -571,6 +572,7 @@ export class OperationExecutor {
       case OpType.SET:
         return this.set(store, op, result);
       case OpType.DELETE:
+        if (op.returnPrevious) return this.take(store, op, result);
         result.found = store.delete(this.key(op.key));
         return;
       case OpType.COMPARE_AND_SET:
@@ -583,6 +585,8 @@ export class OperationExecutor {
         return this.getMany(store, op, result);
       case OpType.SET_MANY:
         return this.setMany(store, op, result);
+      case OpType.APPEND:
+        return this.append(store, op, result);
       default:
         throw new OperationError(ErrorCode.INVALID_ARGUMENT, `unknown operation type ${op.type as number}`);
     }
@@ -602,9 +606,28 @@ export class OperationExecutor {
     result.ttlMs = this.remainingTtl(store, h);
   }
 
+  /**
+   * An operation's expires_at_ms checked: an epoch ms time at most
+   * MAX_TTL_MS (10 years) ahead, the bound ttl_ms has. Past times are allowed.
+   */
+  private absoluteExpiry(at: number): number {
+    if (!Number.isSafeInteger(at) || at < 0 || at - this.now() > MAX_TTL_MS) {
+      throw new OperationError(
+        ErrorCode.INVALID_TTL,
+        `expires_at_ms ${at} is not valid: use an epoch ms time at most ${MAX_TTL_MS} ms (10 years) ahead`,
+      );
+    }
+    return at;
+  }
+
+  /** The expiry a SET or APPEND of a new entry asks for: expires_at_ms when set, else ttl_ms. */
+  private expiryOf(store: ArenaStore, op: Operation): number {
+    return op.expiresAtMs !== 0 ? this.absoluteExpiry(op.expiresAtMs) : store.expiresAtFor(op.ttlMs);
+  }
+
   private set(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
-    const expiresAt = store.expiresAtFor(op.ttlMs);
+    const expiresAt = op.keepTtl ? KEEP_TTL : this.expiryOf(store, op);
     const at = this.prepareWriteAt(store, key, 0, key.length, expiresAt, op.condition, op.returnPrevious);
     if (at !== NO_WRITE) {
       const h = store.set(key, op.value, at);
@@ -640,10 +663,90 @@ export class OperationExecutor {
     result.version = versionOf(store, h);
   }
 
+  /**
+   * TOUCH: a new expiry for a live entry, under expire_condition (Redis
+   * EXPIRE's NX/XX/GT/LT; "never" counts as infinitely far), with the value
+   * when return_previous is set (GETEX). An expires_at_ms already past
+   * deletes the entry. The order of checks is redis-server's: an absent key
+   * answers found = false before expires_at_ms is checked; then the bound,
+   * then the condition (applied = false when it fails).
+   */
   private touch(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
-    const expiresAt = store.expiresAtFor(op.ttlMs);
-    result.found = store.setExpiry(key, expiresAt);
+    const condition = op.expireCondition;
+    if (op.expiresAtMs === 0 && condition === ExpireCondition.EXPIRE_ALWAYS && !op.returnPrevious) {
+      // The plain form, as before these options: no read of the current entry.
+      result.found = result.applied = store.setExpiry(key, store.expiresAtFor(op.ttlMs));
+      return;
+    }
+    const ttlAt = op.expiresAtMs === 0 ? store.expiresAtFor(op.ttlMs) : 0; // a bad ttl_ms fails first, as above
+    const h = store.peek(key);
+    if (h < 0) return;
+    result.found = true;
+    // Copied first: changing the expiry may grow the TTL array and reclaim the value's segment.
+    if (op.returnPrevious) result.value = store.valueBuffer(h);
+    const at = op.expiresAtMs === 0 ? ttlAt : this.absoluteExpiry(op.expiresAtMs); // 0 = never
+    const current = store.expiresAtOf(h); // 0 = never
+    let allowed: boolean;
+    switch (condition) {
+      case ExpireCondition.EXPIRE_ALWAYS:
+        allowed = true;
+        break;
+      case ExpireCondition.EXPIRE_IF_NONE:
+        allowed = current === 0;
+        break;
+      case ExpireCondition.EXPIRE_IF_SET:
+        allowed = current !== 0;
+        break;
+      case ExpireCondition.EXPIRE_IF_LATER:
+        allowed = current !== 0 && (at === 0 || at > current);
+        break;
+      case ExpireCondition.EXPIRE_IF_EARLIER:
+        allowed = at !== 0 && (current === 0 || at < current);
+        break;
+      default:
+        throw new OperationError(
+          ErrorCode.INVALID_ARGUMENT,
+          `unknown expire_condition ${condition as number}`,
+        );
+    }
+    if (!allowed) return;
+    if (at !== 0 && at <= this.now()) store.delete(key);
+    else store.setExpiry(key, at);
+    result.applied = true;
+  }
+
+  /** DELETE with return_previous (GETDEL): the value removed, read before the delete. */
+  private take(store: ArenaStore, op: Operation, result: Result): void {
+    const key = this.key(op.key);
+    const h = store.peek(key);
+    if (h < 0) return;
+    result.value = store.valueBuffer(h);
+    result.found = store.delete(key);
+  }
+
+  /**
+   * APPEND: the value with op.value after it (a missing key counts as
+   * empty), keeping a live entry's expiry; a new entry takes ttl_ms or
+   * expires_at_ms. Result.number is the new length.
+   */
+  private append(store: ArenaStore, op: Operation, result: Result): void {
+    const key = this.key(op.key);
+    const newExpiry = this.expiryOf(store, op);
+    const current = store.peek(key);
+    const head = current < 0 ? 0 : store.valueLength(current);
+    const length = head + op.value.length;
+    if (length > store.options.maxValueBytes) throw this.valueTooLarge(store, 'value', length);
+    // Built in scratch, then written: the write may reclaim the current value's segment.
+    const value = (this.valueBuf = atLeast(this.valueBuf, length));
+    if (current >= 0) store.copyValue(current, value, 0);
+    value.set(op.value, head);
+    const expiresAt = current < 0 ? newExpiry : store.expiresAtOf(current);
+    const h = store.setAt(key, 0, key.length, value, 0, length, expiresAt);
+    result.found = current >= 0;
+    result.applied = true;
+    result.number = length;
+    result.version = versionOf(store, h);
   }
 
   private increment(store: ArenaStore, op: Operation, result: Result): void {

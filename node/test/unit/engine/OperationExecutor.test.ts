@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ErrorCode, Operation, OpType, type Result, SetCondition } from '@meshcache/proto';
+import { ErrorCode, ExpireCondition, Operation, OpType, type Result, SetCondition } from '@meshcache/proto';
 import { type CacheOptions, DEFAULT_CACHE_OPTIONS } from '../../../src/config/NodeOptions.js';
 import { CacheRegistry } from '../../../src/engine/CacheRegistry.js';
 import {
@@ -10,7 +10,7 @@ import {
 } from '../../../src/engine/OperationExecutor.js';
 import { OperationStats } from '../../../src/engine/OperationStats.js';
 import { errorCodeOf } from '../../../src/engine/OperationError.js';
-import { type ArenaStore, HybridLogicalClock } from '../../../src/store/index.js';
+import { type ArenaStore, HybridLogicalClock, MAX_TTL_MS } from '../../../src/store/index.js';
 
 const MAX_KEY_BYTES = 64;
 /** Small enough that LRU hits fill segments and force compactions or segment reuse (which overwrite moved-from bytes). */
@@ -446,5 +446,210 @@ describe('OperationExecutor primitives (Redis front door)', () => {
     }
     expect(store.compactions + store.recycledSegments).toBeGreaterThan(compactions);
     for (const [key, value] of expected) expect(store.valueLatin1(ex.getEntry(0, key))).toBe(value);
+  });
+});
+
+describe('OperationExecutor wire ops for the Redis door', () => {
+  const at = (ms: number) => 1_000_000 + ms; // setup()'s clock starts at 1_000_000
+
+  it('APPEND appends (absent = empty), keeps a live expiry, gives a new entry ttl_ms, returns the length', () => {
+    const { ex, store } = setup();
+    const first = ex.execute(op({ type: OpType.APPEND, key: b('k'), value: b('ab'), ttlMs: 5000 }));
+    expect(first).toMatchObject({ code: ErrorCode.OK, found: false, applied: true, number: 2 });
+    expect(first.version).toBeDefined();
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(at(5000));
+    const second = ex.execute(op({ type: OpType.APPEND, key: b('k'), value: b('cde'), ttlMs: -1 }));
+    expect(second).toMatchObject({ found: true, number: 5 });
+    expect(text(ex.execute(op({ type: OpType.GET, key: b('k') })))).toBe('abcde');
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(at(5000)); // kept, as Redis APPEND does
+    ex.execute(op({ type: OpType.APPEND, key: b('n'), value: b('x'), expiresAtMs: at(9000) }));
+    expect(store.expiresAtOf(store.peek(b('n')))).toBe(at(9000));
+  });
+
+  it('APPEND errors: value over maxValueBytes (nothing written), key too large, bad TTL', () => {
+    const { ex } = setup({ maxValueBytes: 8 });
+    ex.execute(op({ type: OpType.SET, key: b('k'), value: b('12345') }));
+    const big = ex.execute(op({ type: OpType.APPEND, key: b('k'), value: b('6789') }));
+    expect(big.code).toBe(ErrorCode.VALUE_TOO_LARGE);
+    expect(big.message).toBe("value is 9 bytes; cache 'default' allows at most 8 (maxValueBytes)");
+    expect(text(ex.execute(op({ type: OpType.GET, key: b('k') })))).toBe('12345');
+    expect(ex.execute(op({ type: OpType.APPEND, key: b('x'.repeat(65)), value: b('v') })).code).toBe(
+      ErrorCode.KEY_TOO_LARGE,
+    );
+    expect(ex.execute(op({ type: OpType.APPEND, key: b('k'), value: b('v'), ttlMs: -5 })).code).toBe(
+      ErrorCode.INVALID_TTL,
+    );
+  });
+
+  it('APPEND under LRU builds on the current value (the same core as appendValue)', () => {
+    const { ex } = setup(SMALL_LRU);
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 3000; i++) {
+      const key = `a:${i % 150}`;
+      const next = `${expected.get(key) ?? ''}${i},`;
+      expect(ex.execute(op({ type: OpType.APPEND, key: b(key), value: b(`${i},`) })).number).toBe(
+        next.length,
+      );
+      expected.set(key, next);
+    }
+    for (const [key, value] of expected)
+      expect(text(ex.execute(op({ type: OpType.GET, key: b(key) })))).toBe(value);
+  });
+
+  it('DELETE with return_previous returns the value it removed (GETDEL)', () => {
+    const { ex } = setup();
+    ex.execute(op({ type: OpType.SET, key: b('k'), value: b('gone') }));
+    const r = ex.execute(op({ type: OpType.DELETE, key: b('k'), returnPrevious: true }));
+    expect(r).toMatchObject({ code: ErrorCode.OK, found: true });
+    expect(text(r)).toBe('gone');
+    expect(ex.execute(op({ type: OpType.GET, key: b('k') })).found).toBe(false);
+    const again = ex.execute(op({ type: OpType.DELETE, key: b('k'), returnPrevious: true }));
+    expect(again).toMatchObject({ found: false });
+    expect(again.value).toHaveLength(0);
+  });
+
+  it('SET keep_ttl keeps a live expiry; a new key gets the cache default', () => {
+    const { ex, store } = setup({ defaultTtlMs: 60_000 });
+    ex.execute(op({ type: OpType.SET, key: b('k'), value: b('1'), ttlMs: 5000 }));
+    ex.execute(op({ type: OpType.SET, key: b('k'), value: b('2'), keepTtl: true, ttlMs: 9 }));
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(at(5000));
+    ex.execute(op({ type: OpType.SET, key: b('n'), value: b('1'), keepTtl: true }));
+    expect(store.expiresAtOf(store.peek(b('n')))).toBe(at(60_000));
+  });
+
+  it('SET expires_at_ms sets an absolute expiry; past 10 years or negative is INVALID_TTL', () => {
+    const { ex, store, advance } = setup();
+    const r = ex.execute(
+      op({ type: OpType.SET, key: b('k'), value: b('v'), expiresAtMs: at(2500), ttlMs: -1 }),
+    );
+    expect(r.applied).toBe(true);
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(at(2500));
+    expect(ex.execute(op({ type: OpType.GET, key: b('k') })).ttlMs).toBe(2500);
+    advance(2500);
+    expect(ex.execute(op({ type: OpType.GET, key: b('k') })).found).toBe(false);
+    for (const bad of [at(2500 + MAX_TTL_MS + 1), -5, 2 ** 53]) {
+      const e = ex.execute(op({ type: OpType.SET, key: b('k'), value: b('v'), expiresAtMs: bad }));
+      expect(e.code).toBe(ErrorCode.INVALID_TTL);
+    }
+    // A time already past writes an entry that is already gone (as Redis SET ... PXAT <past>).
+    ex.execute(op({ type: OpType.SET, key: b('p'), value: b('v'), expiresAtMs: 5 }));
+    expect(ex.execute(op({ type: OpType.GET, key: b('p') })).found).toBe(false);
+  });
+
+  it('TOUCH expires_at_ms: absolute; past deletes; absent answers found = false before the bound', () => {
+    const { ex, store } = setup();
+    ex.execute(op({ type: OpType.SET, key: b('k'), value: b('v') }));
+    const t = ex.execute(op({ type: OpType.TOUCH, key: b('k'), expiresAtMs: at(7000) }));
+    expect(t).toMatchObject({ found: true, applied: true });
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(at(7000));
+    const huge = Number.MAX_SAFE_INTEGER;
+    expect(ex.execute(op({ type: OpType.TOUCH, key: b('none'), expiresAtMs: huge }))).toMatchObject({
+      code: ErrorCode.OK,
+      found: false,
+      applied: false,
+    });
+    expect(ex.execute(op({ type: OpType.TOUCH, key: b('k'), expiresAtMs: huge })).code).toBe(
+      ErrorCode.INVALID_TTL,
+    );
+    const past = ex.execute(op({ type: OpType.TOUCH, key: b('k'), expiresAtMs: at(0) }));
+    expect(past).toMatchObject({ found: true, applied: true });
+    expect(store.peek(b('k'))).toBe(-1);
+  });
+
+  it('TOUCH expire_condition follows Redis EXPIRE NX / XX / GT / LT ("never" is infinitely far)', () => {
+    const { ex, store } = setup();
+    const C = ExpireCondition;
+    const cases: [current: number, condition: ExpireCondition, next: number, applied: boolean][] = [
+      [0, C.EXPIRE_IF_NONE, 5000, true],
+      [3000, C.EXPIRE_IF_NONE, 5000, false],
+      [0, C.EXPIRE_IF_SET, 5000, false],
+      [3000, C.EXPIRE_IF_SET, 5000, true],
+      [0, C.EXPIRE_IF_LATER, 5000, false],
+      [3000, C.EXPIRE_IF_LATER, 5000, true],
+      [3000, C.EXPIRE_IF_LATER, 3000, false],
+      [3000, C.EXPIRE_IF_LATER, 1000, false],
+      [3000, C.EXPIRE_IF_LATER, -1, true], // never > any time
+      [0, C.EXPIRE_IF_EARLIER, 5000, true],
+      [3000, C.EXPIRE_IF_EARLIER, 1000, true],
+      [3000, C.EXPIRE_IF_EARLIER, 3000, false],
+      [3000, C.EXPIRE_IF_EARLIER, -1, false],
+      [3000, C.EXPIRE_ALWAYS, -1, true],
+    ];
+    for (const [current, condition, next, applied] of cases) {
+      ex.execute(op({ type: OpType.SET, key: b('k'), value: b('v'), ttlMs: current === 0 ? -1 : current }));
+      const touch =
+        next === -1
+          ? op({ type: OpType.TOUCH, key: b('k'), ttlMs: -1, expireCondition: condition })
+          : op({ type: OpType.TOUCH, key: b('k'), expiresAtMs: at(next), expireCondition: condition });
+      const r = ex.execute(touch);
+      expect([current, condition, next, r.code, r.found, r.applied]).toEqual([
+        current,
+        condition,
+        next,
+        0,
+        true,
+        applied,
+      ]);
+      const expected = applied ? (next === -1 ? 0 : at(next)) : current === 0 ? 0 : at(current);
+      expect(store.expiresAtOf(store.peek(b('k')))).toBe(expected);
+    }
+    expect(ex.execute(op({ type: OpType.TOUCH, key: b('k'), ttlMs: 5, expireCondition: 99 })).code).toBe(
+      ErrorCode.INVALID_ARGUMENT,
+    );
+  });
+
+  it('TOUCH ttl -1 with EXPIRE_IF_SET is PERSIST: applied only when there was an expiry', () => {
+    const { ex, store } = setup();
+    ex.execute(op({ type: OpType.SET, key: b('k'), value: b('v'), ttlMs: 4000 }));
+    const persist = op({
+      type: OpType.TOUCH,
+      key: b('k'),
+      ttlMs: -1,
+      expireCondition: ExpireCondition.EXPIRE_IF_SET,
+    });
+    expect(ex.execute(persist)).toMatchObject({ found: true, applied: true });
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(0);
+    expect(ex.execute(persist)).toMatchObject({ found: true, applied: false });
+    expect(ex.execute({ ...persist, key: b('none') })).toMatchObject({ found: false, applied: false });
+  });
+
+  it('TOUCH return_previous returns the value read before the expiry changed (GETEX), also under LRU', () => {
+    const { ex, store } = setup(SMALL_LRU);
+    for (let i = 0; i < 600; i++) {
+      const key = b(`g:${i % 120}`);
+      ex.execute(op({ type: OpType.SET, key, value: b(valueOf(i)) }));
+      const r = ex.execute(
+        op({ type: OpType.TOUCH, key, expiresAtMs: at(10_000 + i), returnPrevious: true }),
+      );
+      expect(r).toMatchObject({ found: true, applied: true });
+      expect(text(r)).toBe(valueOf(i));
+      expect(store.expiresAtOf(store.peek(key))).toBe(at(10_000 + i));
+    }
+    const gone = ex.execute(op({ type: OpType.TOUCH, key: b('g:1'), expiresAtMs: 1, returnPrevious: true }));
+    expect(gone).toMatchObject({ found: true, applied: true });
+    expect(text(gone)).toHaveLength(100);
+    expect(store.peek(b('g:1'))).toBe(-1);
+  });
+
+  it('plain TOUCH (no new field) behaves as before, and applied says the expiry changed', () => {
+    const { ex } = setup();
+    ex.execute(op({ type: OpType.SET, key: b('k'), value: b('v') }));
+    expect(ex.execute(op({ type: OpType.TOUCH, key: b('k'), ttlMs: 5000 }))).toMatchObject({
+      found: true,
+      applied: true,
+    });
+    expect(ex.execute(op({ type: OpType.TOUCH, key: b('x'), ttlMs: 5000 }))).toMatchObject({
+      found: false,
+      applied: false,
+    });
+    expect(ex.execute(op({ type: OpType.TOUCH, key: b('x'), ttlMs: -7 })).code).toBe(ErrorCode.INVALID_TTL);
+  });
+
+  it('records the op types in OperationStats (APPEND as its own type)', () => {
+    const { ex, stats } = setup();
+    ex.execute(op({ type: OpType.APPEND, key: b('k'), value: b('v') }));
+    ex.execute(op({ type: OpType.DELETE, key: b('k'), returnPrevious: true }));
+    const seen = [...stats.counters()].map((c) => `${c.op}:${c.result}:${c.value}`);
+    expect(seen).toEqual(expect.arrayContaining(['APPEND:OK:1', 'DELETE:OK:1']));
   });
 });

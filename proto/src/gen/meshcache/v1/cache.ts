@@ -517,9 +517,9 @@ export interface Operation {
    */
   keepTtl: boolean;
   /**
-   * For SET and TOUCH, when > 0: the absolute expiry in epoch ms, instead of
-   * ttl_ms (Redis EXAT, PXAT, EXPIREAT; the Redis door sends every expiry this
-   * way, so replicas agree on it). At most 10 years ahead (INVALID_TTL; TOUCH
+   * For SET, TOUCH and APPEND (of a new entry), when > 0: the absolute expiry
+   * in epoch ms, instead of ttl_ms (Redis EXAT, PXAT, EXPIREAT; the Redis door
+   * sends every expiry this way, so replicas agree on it). At most 10 years ahead (INVALID_TTL; TOUCH
    * checks it only when the key is present). A time already past: SET writes
    * an entry that is already expired, TOUCH deletes the entry.
    */
