@@ -704,6 +704,9 @@ export class OperationExecutor {
       case ExpireCondition.EXPIRE_IF_EARLIER:
         allowed = at !== 0 && (current === 0 || at < current);
         break;
+      case ExpireCondition.EXPIRE_IF_SET_AND_EARLIER:
+        allowed = at !== 0 && current !== 0 && at < current;
+        break;
       default:
         throw new OperationError(
           ErrorCode.INVALID_ARGUMENT,

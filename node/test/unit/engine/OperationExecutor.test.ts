@@ -573,6 +573,10 @@ describe('OperationExecutor wire ops for the Redis door', () => {
       [3000, C.EXPIRE_IF_EARLIER, 1000, true],
       [3000, C.EXPIRE_IF_EARLIER, 3000, false],
       [3000, C.EXPIRE_IF_EARLIER, -1, false],
+      [0, C.EXPIRE_IF_SET_AND_EARLIER, 5000, false],
+      [3000, C.EXPIRE_IF_SET_AND_EARLIER, 1000, true],
+      [3000, C.EXPIRE_IF_SET_AND_EARLIER, 3000, false],
+      [3000, C.EXPIRE_IF_SET_AND_EARLIER, -1, false],
       [3000, C.EXPIRE_ALWAYS, -1, true],
     ];
     for (const [current, condition, next, applied] of cases) {

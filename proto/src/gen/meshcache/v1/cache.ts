@@ -320,6 +320,11 @@ export enum ExpireCondition {
   EXPIRE_IF_LATER = 3,
   /** EXPIRE_IF_EARLIER - LT: only when the new expiry is earlier than the current one. */
   EXPIRE_IF_EARLIER = 4,
+  /**
+   * EXPIRE_IF_SET_AND_EARLIER - XX and LT together: only when the entry has an expiry and the new one is
+   * earlier. (XX with GT is EXPIRE_IF_LATER: GT already needs an expiry.)
+   */
+  EXPIRE_IF_SET_AND_EARLIER = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -340,6 +345,9 @@ export function expireConditionFromJSON(object: any): ExpireCondition {
     case 4:
     case "EXPIRE_IF_EARLIER":
       return ExpireCondition.EXPIRE_IF_EARLIER;
+    case 5:
+    case "EXPIRE_IF_SET_AND_EARLIER":
+      return ExpireCondition.EXPIRE_IF_SET_AND_EARLIER;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -359,6 +367,8 @@ export function expireConditionToJSON(object: ExpireCondition): string {
       return "EXPIRE_IF_LATER";
     case ExpireCondition.EXPIRE_IF_EARLIER:
       return "EXPIRE_IF_EARLIER";
+    case ExpireCondition.EXPIRE_IF_SET_AND_EARLIER:
+      return "EXPIRE_IF_SET_AND_EARLIER";
     case ExpireCondition.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
