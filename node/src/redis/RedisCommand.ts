@@ -1,4 +1,5 @@
 import type { RedisConnection } from './RedisConnection.js';
+import type { ReplyWriter } from './remote.js';
 
 /**
  * Runs one command. `argv[0..argc)` are the arguments (argv[0] is the name
@@ -7,6 +8,24 @@ import type { RedisConnection } from './RedisConnection.js';
  * OperationError, StoreError) and the dispatcher replies with the error.
  */
 export type CommandHandler = (c: RedisConnection, argv: readonly string[], argc: number) => void;
+
+/**
+ * The same command as wire Operations through the coordinator (when its keys
+ * are not all local; see RedisRouter). Checks and parses arguments exactly as
+ * the handler does, throwing the same errors synchronously (nothing is sent
+ * then); copies what it needs out of argv and the parser's raw ranges before
+ * returning (they are reused after the call). Resolves, once the operations
+ * are answered, to the function that writes the reply the handler would
+ * have written, or throws the error it would have thrown (never rejects for
+ * an error result: see remote.check). The connection suspends its parser
+ * meanwhile, so replies keep request order and a connection's commands run
+ * one after another.
+ */
+export type RemoteHandler = (
+  c: RedisConnection,
+  argv: readonly string[],
+  argc: number,
+) => Promise<ReplyWriter>;
 
 /** Command flags as COMMAND INFO lists them (Redis 7 names). */
 export type CommandFlag =
@@ -46,6 +65,8 @@ export interface CommandSpec {
   group: string;
   complexity?: string;
   handler: CommandHandler;
+  /** The command as wire Operations (every command with keys has one). */
+  remote?: RemoteHandler;
   /**
    * Argument positions the handler takes as raw byte ranges (bit i =
    * argv[i]; see RespParser's RAW ARGUMENTS): for those, a multibulk
@@ -60,9 +81,10 @@ export interface CommandSpec {
 
 /**
  * One entry of the command table. The metadata (arity, flags, key positions)
- * is what COMMAND reports and what routing needs: cluster mode will use the
- * key positions for key -> slot checks (CROSSSLOT, MOVED, ASK) before the
- * handler runs, without touching the handlers.
+ * is what COMMAND reports and what routing needs: the listener's RedisRouter
+ * reads the key positions before the handler runs (proxy mode: local or
+ * through the coordinator; a later cluster mode: CROSSSLOT, MOVED, ASK),
+ * without touching the handlers.
  */
 export class RedisCommand {
   readonly name: string;
@@ -77,6 +99,7 @@ export class RedisCommand {
   readonly group: string;
   readonly complexity: string | undefined;
   readonly handler: CommandHandler;
+  readonly remote: RemoteHandler | undefined;
   /** CommandSpec.rawArgs, 0 when none. */
   readonly rawArgs: number;
   readonly noAuth: boolean;
@@ -102,6 +125,7 @@ export class RedisCommand {
     this.group = spec.group;
     this.complexity = spec.complexity;
     this.handler = spec.handler;
+    this.remote = spec.remote;
     this.rawArgs = spec.rawArgs ?? 0;
     this.noAuth = spec.flags.includes('no_auth');
     if (spec.subcommands === undefined) {

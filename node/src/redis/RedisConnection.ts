@@ -2,14 +2,23 @@ import type { Socket } from 'node:net';
 import type { RedisServer } from './RedisServer.js';
 import type { RedisCommand } from './RedisCommand.js';
 import { NOAUTH, replyFor, unknownCommand, unknownSubcommand, wrongArity } from './RedisReplyError.js';
+import { ROUTE_LOCAL, ROUTE_REMOTE } from './RedisRouter.js';
 import { RespParser } from './RespParser.js';
 import { RespWriter } from './RespWriter.js';
+import type { ReplyWriter } from './remote.js';
 
 /**
  * Replies one batch may hold before it is flushed and the rest of the read
  * waits: bounds the memory a client that pipelines large reads can pin.
  */
 const BATCH_OUTPUT_BYTES = 1024 * 1024;
+
+/**
+ * Bytes of later requests a connection reads while a command waits on the
+ * coordinator; past this the socket stops being read until the reply is out
+ * (TCP backpressure instead of an ever-growing parser buffer).
+ */
+const PENDING_READ_BYTES = 256 * 1024;
 
 /**
  * One Redis client connection: bytes in through the parser, each command
@@ -21,6 +30,13 @@ const BATCH_OUTPUT_BYTES = 1024 * 1024;
  * reading its replies), the connection stops reading the socket and parsing
  * what it already read until 'drain'. A protocol error, QUIT or a limit
  * closes the connection after the reply, as redis-server does.
+ *
+ * Commands that go through the coordinator (see RedisRouter) are
+ * asynchronous: dispatch suspends the parser until the reply is written, so
+ * replies keep request order and a connection runs one such command at a
+ * time (its later commands, local or not, wait behind it); other
+ * connections are not held up. Replies written before the suspension are
+ * flushed at once. A connection that closes meanwhile drops the reply.
  */
 export class RedisConnection {
   readonly out = new RespWriter();
@@ -38,7 +54,15 @@ export class RedisConnection {
   lastCommand = 'NULL';
   bytesIn = 0;
   private closing = false;
+  /** The socket closed: nothing more is written. */
+  private closed = false;
   private paused = false;
+  /** A command waits on the coordinator; the parser is suspended until its reply is written. */
+  private pending = false;
+  /** The socket was paused because PENDING_READ_BYTES arrived while a command was pending. */
+  private heldForPending = false;
+  /** A protocol error met while a command was pending: replied after that command's reply. */
+  private deferredError: string | undefined = undefined;
   /** The last name the parser asked about (rawArgsOf) and what it names, so dispatch looks it up once. */
   private lookedUpName = '';
   private lookedUp: RedisCommand | undefined = undefined;
@@ -78,6 +102,11 @@ export class RedisConnection {
     return this.closing;
   }
 
+  /** True while a command waits on the coordinator. */
+  get isPending(): boolean {
+    return this.pending;
+  }
+
   get remoteAddress(): string {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
   }
@@ -103,19 +132,61 @@ export class RedisConnection {
     this.server.counters.netInputBytes += chunk.length;
     this.lastInteraction = this.server.coarseNow;
     this.afterParse(this.parser.feed(chunk));
+    if (this.pending && !this.heldForPending && this.parser.bufferedBytes >= PENDING_READ_BYTES) {
+      this.heldForPending = true;
+      this.socket.pause();
+    }
   }
 
   /** Replies to a parse step, then keeps parsing held bytes while the peer keeps up. */
   private afterParse(error: string | undefined): void {
     while (true) {
       if (error !== undefined) {
+        if (this.pending) {
+          // Its reply must follow the pending command's (the parser has stopped).
+          this.deferredError = error;
+          return;
+        }
         this.server.counters.protocolErrors++;
         this.out.error(`ERR ${error}`);
         this.closing = true;
       }
-      if (!this.flush() || !this.parser.isSuspended) return;
+      if (!this.flush() || !this.parser.isSuspended || this.pending) return;
       error = this.parser.resume();
     }
+  }
+
+  /** Waits for a remote command's reply; the parser stays suspended until it is written. */
+  private await(cmd: RedisCommand, reply: Promise<ReplyWriter>): void {
+    this.pending = true;
+    reply.then(
+      (write) => this.finish(cmd, write),
+      (err: unknown) =>
+        this.finish(cmd, () => {
+          throw err;
+        }),
+    );
+  }
+
+  /** Writes a remote command's reply (unless the socket closed meanwhile) and goes on parsing. */
+  private finish(cmd: RedisCommand, write: ReplyWriter): void {
+    this.pending = false;
+    if (this.closed) return;
+    const out = this.out;
+    const errorsBefore = out.errors;
+    try {
+      write(out);
+    } catch (err) {
+      out.error(replyFor(err));
+    }
+    if (out.errors !== errorsBefore) cmd.failedCalls++;
+    if (this.heldForPending) {
+      this.heldForPending = false;
+      if (!this.paused) this.socket.resume();
+    }
+    const error = this.deferredError;
+    this.deferredError = undefined;
+    this.afterParse(error);
   }
 
   /**
@@ -142,12 +213,13 @@ export class RedisConnection {
   private onDrain(): void {
     if (!this.paused || this.closing) return;
     this.paused = false;
-    this.socket.resume();
-    if (this.parser.isSuspended) this.afterParse(this.parser.resume());
+    if (!this.heldForPending) this.socket.resume();
+    if (this.parser.isSuspended && !this.pending) this.afterParse(this.parser.resume());
   }
 
   private onClose(): void {
     this.closing = true;
+    this.closed = true;
     this.parser.stop();
     this.server.removeConnection(this);
   }
@@ -162,7 +234,8 @@ export class RedisConnection {
 
   /**
    * Runs one parsed command. Returns false (suspending the parser) once the
-   * connection is closing or the batch's replies reach BATCH_OUTPUT_BYTES.
+   * connection is closing, the batch's replies reach BATCH_OUTPUT_BYTES, or
+   * the command went to the coordinator (until its reply is written).
    */
   private dispatch(argv: string[], argc: number): boolean {
     const server = this.server;
@@ -202,8 +275,15 @@ export class RedisConnection {
     cmd.calls++;
     this.lastCommand = cmd.name;
     const errorsBefore = out.errors;
+    const router = server.router;
     try {
-      cmd.handler(this, argv, argc);
+      const route = router === undefined ? ROUTE_LOCAL : router.route(this, cmd, argv, argc);
+      if (route === ROUTE_LOCAL) {
+        cmd.handler(this, argv, argc);
+      } else if (route === ROUTE_REMOTE) {
+        this.await(cmd, cmd.remote!(this, argv, argc));
+        return false;
+      } // else the router replied (a cluster mode's redirection)
     } catch (err) {
       out.error(replyFor(err));
     }

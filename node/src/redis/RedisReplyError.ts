@@ -37,10 +37,17 @@ export function unknownSubcommand(sub: string, container: string): string {
 }
 
 /**
- * The reply for anything a handler threw: its own reply, or the executor's
- * stable code mapped onto Redis conventions. Messages are the same as the
- * gRPC data plane's; the Redis code prefix is ERR, except OOM for an entry
- * over the cache's memory budget.
+ * The reply for anything a handler threw, or an error Result of the
+ * coordinator (as an OperationError, see remote.check): its own reply, or
+ * the stable code mapped onto Redis conventions. Messages are the same as
+ * the gRPC data plane's; the Redis code prefix is ERR, except:
+ * - OOM for an entry over the cache's memory budget;
+ * - CLUSTERDOWN when nothing was tried (UNAVAILABLE: too few replicas live;
+ *   NOT_READY; SHUTTING_DOWN): safe to retry;
+ * - TIMEOUT when the consistency level was missed after sending (TIMEOUT,
+ *   CANCELLED): the outcome is unknown, a write may still apply. Not
+ *   TRYAGAIN, which cluster clients retry on their own (an INCR would then
+ *   count twice).
  */
 export function replyFor(err: unknown): string {
   if (err instanceof RedisReplyError) return err.reply;
@@ -50,6 +57,13 @@ export function replyFor(err: unknown): string {
       return NOT_AN_INTEGER;
     case ErrorCode.OUT_OF_MEMORY:
       return `OOM ${errorMessageOf(err)}`;
+    case ErrorCode.UNAVAILABLE:
+    case ErrorCode.NOT_READY:
+    case ErrorCode.SHUTTING_DOWN:
+      return `CLUSTERDOWN ${errorMessageOf(err)}`;
+    case ErrorCode.TIMEOUT:
+    case ErrorCode.CANCELLED:
+      return `TIMEOUT ${errorMessageOf(err)}`;
     default:
       return `ERR ${errorMessageOf(err)}`;
   }

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { OperationCoordinator } from '../coordinator/OperationCoordinator.js';
 import type { CacheRegistry } from '../engine/CacheRegistry.js';
 import type { OperationExecutor } from '../engine/OperationExecutor.js';
 import { CommandTable } from './CommandTable.js';
 import { RedisConnection } from './RedisConnection.js';
+import { ProxyRouter, type RedisRouter } from './RedisRouter.js';
 import { RespWriter } from './RespWriter.js';
 
 export interface RedisServerOptions {
@@ -22,7 +24,16 @@ export interface RedisServerOptions {
   password: string;
   /** Time SIGTERM allows for replies in flight before connections are cut. */
   shutdownTimeoutMs: number;
+  /**
+   * Deadline of a command that goes through the coordinator (its keys are
+   * not all served here), from when it is dispatched; past it the reply is
+   * `-TIMEOUT ...`. Default DEFAULT_COMMAND_TIMEOUT_MS (5 s).
+   */
+  commandTimeoutMs?: number;
 }
+
+/** RedisServerOptions.commandTimeoutMs when not given. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
 /** Monotonic counters (and the open-connection gauge) for INFO and metrics. */
 export interface RedisCounters {
@@ -40,9 +51,14 @@ export interface RedisCounters {
 
 /**
  * The Redis protocol front door of a node: a TCP listener speaking RESP2 and
- * RESP3, running commands through the node's OperationExecutor. Databases
- * map onto the node's caches (SELECT n = the n-th configured cache); see
- * docs/redis.md.
+ * RESP3. Databases map onto the node's caches (SELECT n = the n-th
+ * configured cache); see docs/redis.md.
+ *
+ * With a coordinator, the listener has proxy semantics (ProxyRouter): a
+ * command whose keys the coordinator lets run here runs synchronously on the
+ * node's OperationExecutor; any other goes through the coordinator as wire
+ * Operations, so any node serves any key. Without one, every command runs on
+ * the local executor (a standalone node).
  */
 export class RedisServer {
   readonly table = new CommandTable();
@@ -69,13 +85,19 @@ export class RedisServer {
   /** SHA-256 of the password: compared in constant time, and the password itself is not kept here. */
   private readonly passwordDigest: Buffer | undefined;
   private closing = false;
+  /** How this listener routes commands (undefined: all local). */
+  readonly router: RedisRouter | undefined;
+  readonly commandTimeoutMs: number;
 
   constructor(
     readonly options: RedisServerOptions,
     readonly executor: OperationExecutor,
     readonly caches: CacheRegistry,
     private readonly log: Logger,
+    readonly coordinator?: OperationCoordinator,
   ) {
+    this.router = coordinator === undefined ? undefined : new ProxyRouter(coordinator);
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.passwordDigest = options.password === '' ? undefined : digest(options.password);
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.log.error({ err }, 'redis listener error'));
@@ -131,8 +153,9 @@ export class RedisServer {
 
   /**
    * Stops accepting and closes every connection. Replies are written as each
-   * read is handled, so nothing received is left unanswered; connections get
-   * the grace period to flush, then are cut.
+   * read is handled, so nothing received is left unanswered (a connection
+   * waiting on the coordinator closes once that reply is written);
+   * connections get the grace period to flush, then are cut.
    */
   async close(): Promise<void> {
     if (this.closing) return;
@@ -141,7 +164,7 @@ export class RedisServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const conn of this.connections) {
       conn.closeAfterReply();
-      conn.flush();
+      if (!conn.isPending) conn.flush();
     }
     let timer: NodeJS.Timeout | undefined;
     const force = new Promise<void>((resolve) => {

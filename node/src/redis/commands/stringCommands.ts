@@ -1,10 +1,11 @@
-import { SetCondition } from '@meshcache/proto';
+import { ExpireCondition, OpType, SetCondition } from '@meshcache/proto';
 import { DEFAULT_EXPIRY, type EntrySink, KEEP_TTL } from '../../engine/OperationExecutor.js';
 import type { ArenaStore } from '../../store/index.js';
 import type { CommandSpec } from '../RedisCommand.js';
 import type { RedisConnection } from '../RedisConnection.js';
 import type { RespWriter } from '../RespWriter.js';
 import { RedisReplyError, SYNTAX_ERROR, wrongArity } from '../RedisReplyError.js';
+import { argBytes, bulkOrNull, check, execute, getThen, keyOp, newOp, type ReplyWriter } from '../remote.js';
 import { expireArg, integerArg, is, MILLISECONDS, SECONDS } from './args.js';
 
 // String commands. Every value is a string in meshcache, so WRONGTYPE never applies.
@@ -212,6 +213,103 @@ function deltaArg(arg: string): number {
   return v;
 }
 
+// ---------------------------------------------------------------------------
+// Remote forms (through the coordinator): the same argument checks, the same
+// replies, from wire Operations. Every expiry goes out absolute
+// (expires_at_ms), as computed here, so every replica keeps the same one.
+
+function getRemote(c: RedisConnection, argv: readonly string[]): Promise<ReplyWriter> {
+  return getThen(c, argv, (out, r) => bulkOrNull(out, r.found, r.value));
+}
+
+function setRemote(c: RedisConnection, argv: readonly string[], argc: number): Promise<ReplyWriter> {
+  let flags = 0;
+  let expiresAt = 0;
+  if (argc > 3) {
+    const options = parseStringOptions(argv, 3, argc, true);
+    flags = options.flags;
+    if (flags & ANY_EXPIRE) expiresAt = expiryOf(options, 'set');
+  }
+  const op = keyOp(c, OpType.SET, argv);
+  op.value = argBytes(c, argv, 2);
+  op.condition =
+    flags & NX ? SetCondition.IF_ABSENT : flags & XX ? SetCondition.IF_PRESENT : SetCondition.ALWAYS;
+  op.expiresAtMs = expiresAt;
+  op.keepTtl = (flags & KEEPTTL) !== 0;
+  const wantPrevious = (op.returnPrevious = (flags & GET) !== 0);
+  return execute(c, op).then((r) => (out) => {
+    check(r);
+    if (wantPrevious) bulkOrNull(out, r.found, r.value);
+    else if (r.applied) out.ok();
+    else out.null();
+  });
+}
+
+function getdelRemote(c: RedisConnection, argv: readonly string[]): Promise<ReplyWriter> {
+  const op = keyOp(c, OpType.DELETE, argv);
+  op.returnPrevious = true;
+  return execute(c, op).then((r) => (out) => bulkOrNull(out, check(r).found, r.value));
+}
+
+function getexRemote(c: RedisConnection, argv: readonly string[], argc: number): Promise<ReplyWriter> {
+  const flags = argc > 2 ? parseStringOptions(argv, 2, argc, false).flags : 0;
+  if (flags === 0) return getRemote(c, argv);
+  const op = keyOp(c, OpType.TOUCH, argv);
+  op.returnPrevious = true;
+  if (flags & ANY_EXPIRE) {
+    let expiresAt: number;
+    try {
+      expiresAt = expiryOf(parsed, 'getex');
+    } catch (err) {
+      // As redis-server (and the local form): an absent key answers null before the time is checked.
+      return getThen(c, argv, (out, r) => {
+        if (r.found) throw err;
+        out.null();
+      });
+    }
+    op.expiresAtMs = expiresAt;
+  } else {
+    // PERSIST: only an entry that has an expiry changes.
+    op.ttlMs = -1;
+    op.expireCondition = ExpireCondition.EXPIRE_IF_SET;
+  }
+  return execute(c, op).then((r) => (out) => bulkOrNull(out, check(r).found, r.value));
+}
+
+function mgetRemote(c: RedisConnection, argv: readonly string[], argc: number): Promise<ReplyWriter> {
+  const op = newOp(c, OpType.GET_MANY);
+  for (let i = 1; i < argc; i++) op.keys.push(argBytes(c, argv, i));
+  return execute(c, op).then((r) => (out) => {
+    const entries = check(r).entries;
+    out.array(entries.length);
+    for (const e of entries) bulkOrNull(out, e.found, e.value);
+  });
+}
+
+function msetRemote(c: RedisConnection, argv: readonly string[], argc: number): Promise<ReplyWriter> {
+  if (argc % 2 === 0) throw new RedisReplyError(wrongArity('mset'));
+  const op = newOp(c, OpType.SET_MANY);
+  for (let i = 1; i + 1 < argc; i += 2) {
+    op.entries.push({ key: argBytes(c, argv, i), value: argBytes(c, argv, i + 1), ttlMs: 0 });
+  }
+  return execute(c, op).then((r) => (out) => {
+    check(r);
+    out.ok();
+  });
+}
+
+function appendRemote(c: RedisConnection, argv: readonly string[]): Promise<ReplyWriter> {
+  const op = keyOp(c, OpType.APPEND, argv);
+  op.value = argBytes(c, argv, 2);
+  return execute(c, op).then((r) => (out) => out.integer(check(r).number));
+}
+
+function incrByRemote(c: RedisConnection, argv: readonly string[], delta: number): Promise<ReplyWriter> {
+  const op = keyOp(c, OpType.INCREMENT, argv);
+  op.delta = delta;
+  return execute(c, op).then((r) => (out) => out.integer(check(r).number));
+}
+
 const READ = ['read', 'string', 'fast'];
 const WRITE = ['write', 'string', 'fast'];
 
@@ -228,6 +326,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: getRemote,
     handler: get,
     rawArgs: RAW_KEY,
   },
@@ -243,6 +342,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: setRemote,
     handler: set,
     rawArgs: RAW_KEY_VALUE,
   },
@@ -258,6 +358,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '6.2.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: getdelRemote,
     handler: (c, argv) => replyValue(c, c.server.executor.takeEntry(c.db, argv[1]!)),
   },
   {
@@ -272,6 +373,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '6.2.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: getexRemote,
     handler: getex,
   },
   {
@@ -286,6 +388,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(N) where N is the number of keys to retrieve.',
+    remote: mgetRemote,
     handler: (c, argv, argc) => {
       mgetReply.out = c.out;
       try {
@@ -307,6 +410,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.1',
     group: 'string',
     complexity: 'O(N) where N is the number of keys to set.',
+    remote: msetRemote,
     handler: (c, argv, argc) => {
       if (argc % 2 === 0) throw new RedisReplyError(wrongArity('mset'));
       c.server.executor.setEntries(c.db, argv, 1, argc);
@@ -325,6 +429,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '2.0.0',
     group: 'string',
     complexity: 'O(1).',
+    remote: appendRemote,
     handler: (c, argv) => c.out.integer(c.server.executor.appendValue(c.db, argv[1]!, argv[2]!)),
   },
   {
@@ -339,6 +444,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '2.2.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: (c, argv) => getThen(c, argv, (out, r) => out.integer(r.found ? r.value.length : 0)),
     handler: (c, argv) => {
       const ex = c.server.executor;
       const h = ex.peekEntry(c.db, argv[1]!);
@@ -358,6 +464,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: (c, argv) => incrByRemote(c, argv, 1),
     handler: (c, argv) => incrBy(c, argv[1]!, 1),
   },
   {
@@ -373,6 +480,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: (c, argv) => incrByRemote(c, argv, -1),
     handler: (c, argv) => incrBy(c, argv[1]!, -1),
   },
   {
@@ -388,6 +496,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: (c, argv) => incrByRemote(c, argv, deltaArg(argv[2]!)),
     handler: (c, argv) => incrBy(c, argv[1]!, deltaArg(argv[2]!)),
   },
   {
@@ -403,6 +512,7 @@ export const stringCommands: readonly CommandSpec[] = [
     since: '1.0.0',
     group: 'string',
     complexity: 'O(1)',
+    remote: (c, argv) => incrByRemote(c, argv, -deltaArg(argv[2]!)),
     handler: (c, argv) => {
       const delta = deltaArg(argv[2]!);
       incrBy(c, argv[1]!, -delta);

@@ -597,9 +597,10 @@ describe('OperationExecutor wire ops for the Redis door', () => {
       const expected = applied ? (next === -1 ? 0 : at(next)) : current === 0 ? 0 : at(current);
       expect(store.expiresAtOf(store.peek(b('k')))).toBe(expected);
     }
-    expect(ex.execute(op({ type: OpType.TOUCH, key: b('k'), ttlMs: 5, expireCondition: 99 })).code).toBe(
-      ErrorCode.INVALID_ARGUMENT,
-    );
+    expect(
+      ex.execute(op({ type: OpType.TOUCH, key: b('k'), ttlMs: 5, expireCondition: 99 as ExpireCondition }))
+        .code,
+    ).toBe(ErrorCode.INVALID_ARGUMENT);
   });
 
   it('TOUCH ttl -1 with EXPIRE_IF_SET is PERSIST: applied only when there was an expiry', () => {
