@@ -24,6 +24,8 @@ const RESERVED_LABELS = [
   'app.kubernetes.io/managed-by',
 ];
 
+const ALL_PORTS = ['grpc', 'admin', 'gossip', 'redis', 'replica'].map((p) => `self.${p}`).join(', ');
+
 const port = (description: string, dflt: number) =>
   int({ description: `${description} Default ${dflt}.`, minimum: 1, maximum: 65535, default: dflt });
 
@@ -218,14 +220,20 @@ export const specSchema = obj(
         admin: port('Admin HTTP (/healthz, /readyz, /metrics).', 8080),
         gossip: port('Gossip (UDP and TCP).', 7946),
         redis: port('Redis protocol.', 6379),
+        replica: port(
+          'Node-to-node replication (gRPC Replica service: long-lived streams between the members, not for clients); on the headless Service only, and peers learn it through gossip.',
+          7071,
+        ),
       },
       {
-        description: 'Container and Service ports.',
+        description:
+          'Container and Service ports. The client Service exposes grpc and redis; the headless Service every port.',
         default: {},
         rules: [
           {
-            rule: '[self.grpc, self.admin, self.gossip, self.redis].all(p, [self.grpc, self.admin, self.gossip, self.redis].exists_one(q, q == p))',
-            message: 'ports.grpc, ports.admin, ports.gossip and ports.redis must be four different ports',
+            rule: `[${ALL_PORTS}].all(p, [${ALL_PORTS}].exists_one(q, q == p))`,
+            message:
+              'ports.grpc, ports.admin, ports.gossip, ports.redis and ports.replica must be five different ports',
           },
         ],
       },
@@ -242,7 +250,8 @@ export const specSchema = obj(
           default: 'sidecar',
         }),
         mtls: oneOf(['STRICT', 'PERMISSIVE'], {
-          description: 'PeerAuthentication mode for the data-plane ports. Default STRICT.',
+          description:
+            'PeerAuthentication mode for the data-plane ports (grpc, redis and the node-to-node replica port; gossip is outside the mesh, admin also takes plain text). Default STRICT.',
           default: 'STRICT',
         }),
         batchTimeout: str({

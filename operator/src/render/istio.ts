@@ -119,8 +119,22 @@ export function buildDestinationRule(
  * PeerAuthentication of the pods: mTLS on the data plane. Gossip is outside
  * the mesh (not captured); the admin port also accepts plain text, so the
  * kubelet's probes, Prometheus and the operator reach /readyz and /metrics.
+ *
+ * The replica port (node-to-node Replica streams) is in the mesh: it is
+ * captured like the client ports, named `grpc-replica` (appProtocol grpc) on
+ * the headless Service, and peers dial it at the per-pod DNS name
+ * (`POD.NAME-headless...:replica`, advertised through gossip), which the
+ * sidecar routes to that pod with auto mTLS and no route timeout, so the
+ * long-lived streams need no VirtualService or DestinationRule of their own
+ * (those here are for the client Service's host only). It is listed at port
+ * level with the same mode as the workload, spec.mesh.mtls: STRICT by
+ * default, since both ends are always meshed pods of this cluster; PERMISSIVE
+ * only when asked, which also lets not-yet-meshed pods replicate while a
+ * cluster is being moved into the mesh pod by pod. Listing it keeps the
+ * port's mode visible beside gossip's DISABLE and admin's PERMISSIVE.
  */
 export function buildPeerAuthentication(cluster: CacheCluster, names: ClusterNames): KubeObject {
+  const ports = cluster.spec.ports;
   return {
     apiVersion: 'security.istio.io/v1',
     kind: 'PeerAuthentication',
@@ -129,8 +143,9 @@ export function buildPeerAuthentication(cluster: CacheCluster, names: ClusterNam
       selector: { matchLabels: names.selector },
       mtls: { mode: cluster.spec.mesh.mtls },
       portLevelMtls: {
-        [String(cluster.spec.ports.gossip)]: { mode: 'DISABLE' },
-        [String(cluster.spec.ports.admin)]: { mode: 'PERMISSIVE' },
+        [String(ports.gossip)]: { mode: 'DISABLE' },
+        [String(ports.admin)]: { mode: 'PERMISSIVE' },
+        [String(ports.replica)]: { mode: cluster.spec.mesh.mtls },
       },
     },
   };

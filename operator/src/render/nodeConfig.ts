@@ -21,6 +21,7 @@ export function nodeSettings(spec: CacheClusterSpec): Record<string, unknown> {
     adminPort: spec.ports.admin,
     gossipPort: spec.ports.gossip,
     redisPort: spec.ports.redis,
+    replicaPort: spec.ports.replica,
     logLevel: spec.logLevel,
     caches: spec.caches.map((c) => ({
       name: c.name,

@@ -22,7 +22,9 @@ const NODE_UID = 1000;
  * Pod annotations and labels for the mesh. Sidecar mode: the app waits for
  * the proxy, and the gossip port stays out of traffic capture (gossip is UDP,
  * which the sidecar does not proxy; its TCP push-pull goes the same way so
- * both reach the peer alike). Ambient mode: the pod is enrolled by label.
+ * both reach the peer alike). The replica port is captured like the client
+ * ports: node-to-node replication goes through the sidecars with mTLS (see
+ * buildPeerAuthentication). Ambient mode: the pod is enrolled by label.
  */
 export function meshPodMetadata(cluster: CacheCluster): {
   labels: Record<string, string>;
@@ -81,6 +83,7 @@ function container(cluster: CacheCluster, ctx: RenderContext, names: ClusterName
       { name: PORT_NAMES.gossipTcp, containerPort: s.ports.gossip, protocol: 'TCP' },
       { name: PORT_NAMES.gossipUdp, containerPort: s.ports.gossip, protocol: 'UDP' },
       { name: PORT_NAMES.redis, containerPort: s.ports.redis, protocol: 'TCP' },
+      { name: PORT_NAMES.replica, containerPort: s.ports.replica, protocol: 'TCP' },
     ],
     readinessProbe: {
       httpGet: { path: '/readyz', port: PORT_NAMES.admin },

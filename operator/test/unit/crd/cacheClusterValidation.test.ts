@@ -35,7 +35,7 @@ describe('CacheCluster validation (OpenAPI + CEL)', () => {
         evictionPolicy: 's3fifo',
       },
     ]);
-    expect(spec['ports']).toEqual({ grpc: 7070, admin: 8080, gossip: 7946, redis: 6379 });
+    expect(spec['ports']).toEqual({ grpc: 7070, admin: 8080, gossip: 7946, redis: 6379, replica: 7071 });
     expect(spec['mesh']).toEqual({
       enabled: false,
       mode: 'sidecar',
@@ -92,7 +92,17 @@ describe('CacheCluster validation (OpenAPI + CEL)', () => {
     [
       'two ports the same',
       { ports: { grpc: 8080 } },
-      '.spec.ports: ports.grpc, ports.admin, ports.gossip and ports.redis must be four different ports',
+      '.spec.ports: ports.grpc, ports.admin, ports.gossip, ports.redis and ports.replica must be five different ports',
+    ],
+    [
+      'the replica port on a client port',
+      { ports: { replica: 7070 } },
+      '.spec.ports: ports.grpc, ports.admin, ports.gossip, ports.redis and ports.replica must be five different ports',
+    ],
+    [
+      'the replica port on the default gossip port',
+      { ports: { gossip: 7071 } },
+      '.spec.ports: ports.grpc, ports.admin, ports.gossip, ports.redis and ports.replica must be five different ports',
     ],
     [
       'a reserved pod label',

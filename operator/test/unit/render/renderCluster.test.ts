@@ -64,7 +64,7 @@ const SPECS: Array<[string, Record<string, unknown>]> = [
         { name: 'a', replicationFactor: 3, defaultConsistency: 'ALL', defaultTtl: '1h30m', maxMemory: '1Gi' },
         { name: 'b', evictionPolicy: 'lru', maxValueSize: '64Ki' },
       ],
-      ports: { grpc: 9000, admin: 9001, gossip: 9002, redis: 9003 },
+      ports: { grpc: 9000, admin: 9001, gossip: 9002, redis: 9003, replica: 9004 },
       mesh: { enabled: true, mtls: 'PERMISSIVE', batchTimeout: '2s', batchRetries: 3 },
       monitoring: {
         serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'prom' } },
@@ -156,6 +156,7 @@ describe('renderCluster', () => {
       'http-admin:8080/TCP',
       'tcp-gossip:7946/TCP',
       'udp-gossip:7946/UDP',
+      'grpc-replica:7071/TCP',
     ]);
     for (const p of headless.spec.ports) expect(p.name).toMatch(/^(grpc|http|tcp|udp)-/);
     const client = find(objects, 'Service', 'c1');
