@@ -29,6 +29,9 @@ export default {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/e2e/test/**/*.test.ts'],
+      // e2e/test/unit holds e2e's pure unit tests (the history checker): they run in
+      // the unit project, not a second time here.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/e2e/test/unit/'],
       slowTestThreshold: 30,
     },
   ],
