@@ -192,6 +192,14 @@ const STEPS: Step[] = [
     () => headlessPorts()?.includes(7379) && config().redisPort === 7379,
   ],
   [
+    ['ports.replica'],
+    { ports: { replica: 7171 } },
+    () =>
+      headlessPorts()?.includes(7171) &&
+      config().replicaPort === 7171 &&
+      node()?.ports.some((p: any) => p.name === 'grpc-replica' && p.containerPort === 7171),
+  ],
+  [
     ['mesh.enabled'],
     { mesh: { enabled: true } },
     () => vs() && pa() && sts()?.spec.template.metadata.annotations['proxy.istio.io/config'],
