@@ -17,6 +17,29 @@ export interface StoreOptions {
   maxValueBytes: number;
   maxKeyBytes: number;
   evictionPolicy: EvictionPolicyName;
+  /**
+   * Present for a cache whose keys have copies on several nodes (replication
+   * factor > 1): the store then keeps versions of deleted, expired and evicted
+   * keys as tombstones, so that an older copy can never win (see ArenaStore).
+   * Absent: a single-copy cache, which keeps nothing of a key that leaves.
+   */
+  replication?: StoreReplication;
+}
+
+/** What a replicated cache's store needs to know (StoreOptions.replication). */
+export interface StoreReplication {
+  /**
+   * A tombstone is kept at least this long (ms) after it is written, however
+   * settled its version is: it covers copies still in flight.
+   */
+  tombstoneGraceMs: number;
+  /**
+   * Whether every replica of the key is known to hold version (hlc, node) or
+   * a newer one (the node answers from its replicas' watermarks). Only then
+   * may the store forget that version. Called during store operations: it
+   * must not call back into the store.
+   */
+  settled(hlc: number, node: number): boolean;
 }
 
 /** Monotonic counters, read by metrics. */
@@ -27,6 +50,10 @@ export interface StoreStats {
   expirations: number;
   sets: number;
   deletes: number;
+  /** Replicated caches: tombstones dropped once past their grace period, settled and not pinned. */
+  tombstonesPurged: number;
+  /** Replicated caches: evictions that left a tombstone because their version was not settled. */
+  evictionMarkers: number;
 }
 
 /** Longest TTL accepted: 10 years (365-day years). */

@@ -16,5 +16,6 @@ export {
   MAX_TTL_MS,
   type EvictionPolicyName,
   type StoreOptions,
+  type StoreReplication,
   type StoreStats,
 } from './StoreOptions.js';

@@ -67,8 +67,14 @@
  *
  * Single-threaded and synchronous; assumes a little-endian machine (x64, arm64).
  */
-import { type EvictionPolicyName, MAX_TTL_MS, type StoreOptions, type StoreStats } from '../StoreOptions.js';
-import type { HybridLogicalClock } from '../HybridLogicalClock.js';
+import {
+  type EvictionPolicyName,
+  MAX_TTL_MS,
+  type StoreOptions,
+  type StoreReplication,
+  type StoreStats,
+} from '../StoreOptions.js';
+import { compareVersions, type HybridLogicalClock } from '../HybridLogicalClock.js';
 import { StoreError } from '../StoreError.js';
 import { writeLatin1 } from '../writeLatin1.js';
 import { ArenaIndex, EMPTY } from './ArenaIndex.js';
@@ -79,6 +85,8 @@ import {
   F64_HLC,
   FLAG_DEAD,
   FLAG_LARGE,
+  FLAG_PINNED,
+  FLAG_TOMBSTONE,
   FREQ_MASK,
   FREQ_ONE,
   FREQ_SHIFT,
@@ -163,7 +171,24 @@ export interface ArenaMemory {
 export class ArenaStore {
   readonly name: string;
   readonly options: Readonly<StoreOptions>;
-  readonly stats: StoreStats = { hits: 0, misses: 0, evictions: 0, expirations: 0, sets: 0, deletes: 0 };
+  readonly stats: StoreStats = {
+    hits: 0,
+    misses: 0,
+    evictions: 0,
+    expirations: 0,
+    sets: 0,
+    deletes: 0,
+    tombstonesPurged: 0,
+    evictionMarkers: 0,
+  };
+  /**
+   * After applyAt: the version the store now holds for its key (hlc, writer
+   * node tag, and whether it is a tombstone). Fields rather than a returned
+   * object, so applyAt allocates nothing.
+   */
+  heldHlc = -1;
+  heldNode = 0;
+  heldTombstone = false;
   /** Reclaims that evicted a whole segment because a write hit ARENA_MAX_KEEPING_RECLAIMS. */
   forcedReclaims = 0;
   /** Compactions (runs of segments packed to free space without evicting). */
@@ -191,8 +216,11 @@ export class ArenaStore {
   private readonly run = new Int32Array(ARENA_MAX_COMPACT_RUN);
   /** Segments whose live bytes reached 0 since takeSegment last freed such segments (a hint). */
   private deadSegments = 0;
-  /** An item a reclaim must keep (an LRU hit being moved); updated if moved. */
-  private pinned = -1;
+  /**
+   * An item a reclaim must keep as it is (an LRU hit being moved; in a
+   * replicated cache, the item a write replaces); updated if moved.
+   */
+  private keepRef = -1;
 
   // Hot-path copies.
   private readonly segU8: Buffer[];
@@ -206,6 +234,19 @@ export class ArenaStore {
   private readonly maxKeyBytes: number;
   private readonly maxValueBytes: number;
   private readonly defaultTtlMs: number;
+
+  // Replicated mode (null / unused in a single-copy cache).
+  private readonly repl: StoreReplication | null;
+  private readonly graceMs: number;
+  /** Tombstones held, and what they would take at their smallest (see tombstoneFloor). */
+  private tombstones = 0;
+  private tombstoneItemBytes = 0;
+  private tombstoneLargeBytes = 0;
+  /**
+   * Per queue, reclaims in a row (within one write) that freed nothing: a
+   * queue holding only tombstones that must be kept cannot give up space.
+   */
+  private readonly barren = new Int32Array(ARENA_QUEUES);
 
   constructor(
     options: StoreOptions,
@@ -224,6 +265,13 @@ export class ArenaStore {
     this.maxKeyBytes = options.maxKeyBytes;
     this.maxValueBytes = options.maxValueBytes;
     this.defaultTtlMs = options.defaultTtlMs;
+    const repl = options.replication;
+    if (repl !== undefined) {
+      requireInteger('replication.tombstoneGraceMs', repl.tombstoneGraceMs, 0, MAX_TTL_MS);
+      if (typeof repl.settled !== 'function') throw new TypeError('replication.settled must be a function');
+    }
+    this.repl = repl ?? null;
+    this.graceMs = repl?.tombstoneGraceMs ?? 0;
 
     const segmentBytes = Math.min(
       ARENA_MAX_SEGMENT_BYTES,
@@ -244,14 +292,24 @@ export class ArenaStore {
     this.words = keyScratch(options.maxKeyBytes);
   }
 
-  /** Items held, including expired ones not collected yet. */
+  /** Items held, including expired ones not collected yet; tombstones are not items. */
   get size(): number {
-    return this.index.count;
+    return this.index.count - this.tombstones;
   }
 
-  /** Items that have a TTL (expired or not). */
+  /** Items that have a TTL (expired or not), and tombstones (they are all in the TTL array). */
   get ttlCount(): number {
     return this.ttl.count;
+  }
+
+  /** Tombstones held (replicated caches; always 0 in a single-copy cache). */
+  get tombstoneCount(): number {
+    return this.tombstones;
+  }
+
+  /** Whether this store keeps versions for replication (StoreOptions.replication). */
+  get replicated(): boolean {
+    return this.repl !== null;
   }
 
   get evictionPolicy(): EvictionPolicyName {
@@ -330,11 +388,14 @@ export class ArenaStore {
         } else if (!this.keyIs(ref, length)) {
           continue;
         }
-        // Found. An item has a TTL exactly when it has a TTL-array position.
-        if (i32[base + I32_TTL_INDEX]! >= 0 && this.segF64[seg]![ref & um]! <= this.now()) {
-          this.removeAt(p);
-          this.stats.expirations++;
-          break;
+        // Found. An item has a TTL exactly when it has a TTL-array position
+        // (tombstones always have one: their expiresAt is their purge time).
+        if (i32[base + I32_TTL_INDEX]! >= 0) {
+          if ((meta & FLAG_TOMBSTONE) !== 0) break;
+          if (this.segF64[seg]![ref & um]! <= this.now()) {
+            this.expireFound(p);
+            break;
+          }
         }
         this.stats.hits++;
         if (this.moveOnHit) return this.moveToHead(p, ref, h);
@@ -358,10 +419,40 @@ export class ArenaStore {
     if (p < 0) return -1;
     const ref = this.index.slots[p + 1]!;
     const expiresAt = this.segF64[ref >>> this.unitBits]![ref & this.unitMask]!;
-    if (expiresAt === 0 || expiresAt > this.now()) return ref;
-    this.removeAt(p);
-    this.stats.expirations++;
+    if (expiresAt === 0) return ref;
+    if (this.isTombstone(ref)) return -1;
+    if (expiresAt > this.now()) return ref;
+    this.expireFound(p);
     return -1;
+  }
+
+  /**
+   * The item holding the key's version, INCLUDING a tombstone (-1 = the store
+   * holds no version of the key): what a replica compares an incoming copy
+   * with. Neither counts nor tells the policy. An expired item is expired
+   * lazily as everywhere (in a replicated cache it becomes a tombstone of its
+   * version unless that version is settled; then it is removed and -1 is the
+   * answer). isTombstone(h) tells a tombstone; hlcOf, nodeOf and expiresAtOf
+   * (a tombstone's purge-eligible time) read it.
+   */
+  versionAt(bytes: Uint8Array, offset: number, length: number): number {
+    if (length > this.maxKeyBytes) return -1;
+    const p = this.find(hashKey(bytes, offset, length, this.words), length);
+    if (p < 0) return -1;
+    const ref = this.index.slots[p + 1]!;
+    const expiresAt = this.segF64[ref >>> this.unitBits]![ref & this.unitMask]!;
+    if (expiresAt === 0 || expiresAt > this.now() || this.isTombstone(ref)) return ref;
+    return this.expireFound(p) ? ref : -1;
+  }
+
+  /** Whether the item is a tombstone (a delete, expiry or eviction kept for its version; no value). */
+  isTombstone(h: number): boolean {
+    return (this.segI32[h >>> this.unitBits]![((h & this.unitMask) << 1) + I32_META]! & FLAG_TOMBSTONE) !== 0;
+  }
+
+  /** Whether the item's version is pinned (see pin). */
+  isPinned(h: number): boolean {
+    return (this.segI32[h >>> this.unitBits]![((h & this.unitMask) << 1) + I32_META]! & FLAG_PINNED) !== 0;
   }
 
   valueLength(h: number): number {
@@ -463,8 +554,8 @@ export class ArenaStore {
   }
 
   /**
-   * Handles of the live (non-expired) items, in index order. Do not mutate the
-   * store while iterating.
+   * Handles of the live (non-expired) items, in index order; no tombstones. Do
+   * not mutate the store while iterating.
    */
   *entries(): IterableIterator<number> {
     const now = this.now();
@@ -473,7 +564,23 @@ export class ArenaStore {
       const ref = slots[p]!;
       if (ref === EMPTY) continue;
       const expiresAt = this.expiresAtOf(ref);
-      if (expiresAt === 0 || expiresAt > now) yield ref;
+      if (expiresAt === 0 || (expiresAt > now && !this.isTombstone(ref))) yield ref;
+    }
+  }
+
+  /**
+   * Handles of every item the index holds: live items, tombstones
+   * (isTombstone) and expired items not collected yet (expiresAtOf <= now and
+   * not a tombstone: their version stands as a tombstone's would), in index
+   * order, for per-slot digests of versions. Expires nothing. Do not mutate
+   * the store (not even a get under LRU) until the iteration is done: a
+   * mutation may move items and reorder the index.
+   */
+  *allItems(): IterableIterator<number> {
+    const slots = this.index.slots;
+    for (let p = 1; p < slots.length; p += 2) {
+      const ref = slots[p]!;
+      if (ref !== EMPTY) yield ref;
     }
   }
 
@@ -482,6 +589,9 @@ export class ArenaStore {
    * first broken one (tests and debugging): every live item in a queued
    * segment is indexed at its position, and nothing else is; per-segment live
    * bytes, per-queue item counts and TTL positions agree; the budget holds.
+   * Tombstones: only in a replicated cache, always in the TTL array, counted
+   * (with what they take at their smallest); a single-copy cache has no
+   * tombstone or pin; a replicated one keeps TTL room for every key.
    */
   verify(): void {
     const pool = this.pool;
@@ -489,6 +599,9 @@ export class ArenaStore {
       throw new Error(`cache '${this.name}': arena invariant broken: ${what}`);
     };
     let items = 0;
+    let tombstones = 0;
+    let tombstoneItemBytes = 0;
+    let tombstoneLargeBytes = 0;
     const perQueue = new Array<number>(ARENA_QUEUES).fill(0);
     for (let q = 0; q < ARENA_QUEUES; q++) {
       let segments = 0;
@@ -509,6 +622,14 @@ export class ArenaStore {
             if ((this.expiresAtOf(ref) !== 0) !== ttlIndex >= 0)
               fail(`item ${ref}: TTL position ${ttlIndex}`);
             if (ttlIndex >= 0 && this.ttl.refs[ttlIndex] !== ref) fail(`item ${ref}: TTL array disagrees`);
+            if ((meta & (FLAG_TOMBSTONE | FLAG_PINNED)) !== 0 && this.repl === null)
+              fail(`item ${ref}: a tombstone or pin in a single-copy cache`);
+            if ((meta & FLAG_TOMBSTONE) !== 0) {
+              if (ttlIndex < 0) fail(`tombstone ${ref} is not in the TTL array`);
+              tombstones++;
+              tombstoneItemBytes += tombstoneBytesOf(meta);
+              tombstoneLargeBytes += tombstoneLargeChargeOf(meta);
+            }
             live += size;
             items++;
             perQueue[q]!++;
@@ -525,6 +646,11 @@ export class ArenaStore {
     }
     if (items !== this.index.count) fail(`${this.index.count} indexed, ${items} live`);
     if (this.ttl.count > this.index.count) fail('more TTL entries than items');
+    if (tombstones !== this.tombstones) fail(`${this.tombstones} tombstones counted, ${tombstones} found`);
+    if (tombstoneItemBytes !== this.tombstoneItemBytes || tombstoneLargeBytes !== this.tombstoneLargeBytes)
+      fail('tombstone bytes out of step');
+    if (this.repl !== null && this.ttl.refs.length < this.index.count) fail('no TTL room for every key');
+    if (this.keepRef !== -1) fail('a kept item is left over');
     if (this.usedBytes > this.maxMemoryBytes) fail(`usedBytes ${this.usedBytes} > ${this.maxMemoryBytes}`);
   }
 
@@ -606,6 +732,8 @@ export class ArenaStore {
     hlc: number | undefined,
     node: number | undefined,
   ): number {
+    if (this.repl !== null)
+      return this.writeLocalVersioned(key, keyOffset, keyLen, valueLen, expiresAt, hlc, node);
     if (keyLen > this.maxKeyBytes) {
       throw new StoreError(
         'KEY_TOO_LARGE',
@@ -720,7 +848,8 @@ export class ArenaStore {
     if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
       throw new StoreError('INVALID_TTL', `expiry ${expiresAt} is not an epoch ms time or 0 (never)`);
     }
-    if (expiresAt !== 0 && this.ttl.full) {
+    // (A replicated cache always has TTL room for every key: see ensureTtlRoom.)
+    if (expiresAt !== 0 && this.ttl.full && this.repl === null) {
       this.releasePendingLarge();
       this.makeRoom(this.ttl.growthBytes);
       if (this.ttl.full) this.ttl.grow();
@@ -749,9 +878,18 @@ export class ArenaStore {
     return this.deleteAt(key, 0, key.length);
   }
 
-  /** delete() for a key given as a range of `bytes`. */
+  /**
+   * delete() for a key given as a range of `bytes`. In a replicated cache the
+   * key's item becomes a tombstone of a new version from the clock (in place:
+   * a handle taken before still reads the removed value, as GETDEL needs), and
+   * a key the store does not hold gets a new tombstone, so that older copies
+   * on other replicas lose to this delete; that write may throw
+   * OUT_OF_MEMORY (see applyAt). The answer is the same in both modes: whether
+   * a live item was removed.
+   */
   deleteAt(bytes: Uint8Array, offset: number, length: number): boolean {
     if (length > this.maxKeyBytes) return false;
+    if (this.repl !== null) return this.deleteVersioned(bytes, offset, length);
     const p = this.find(hashKey(bytes, offset, length, this.words), length);
     if (p < 0) return false;
     const ref = this.index.slots[p + 1]!;
@@ -774,7 +912,10 @@ export class ArenaStore {
     this.policy.reset();
     this.queueItems.fill(0);
     this.pendingLarge.length = 0;
-    this.pinned = -1;
+    this.keepRef = -1;
+    this.tombstones = 0;
+    this.tombstoneItemBytes = 0;
+    this.tombstoneLargeBytes = 0;
   }
 
   /**
@@ -782,8 +923,14 @@ export class ArenaStore {
    * removes the expired ones, and samples again while more than 25% of a
    * sample had expired, until `maxWork` items have been examined. Returns how
    * many items were removed. Never moves or overwrites bytes.
+   *
+   * Replicated caches: an expired item becomes a tombstone of its version
+   * (removed if that version is settled), tombstones are sampled too and
+   * purged when purgeable (past their grace period, settled, not pinned); the
+   * answer counts both expirations and purges.
    */
   activeExpireCycle(maxWork: number): number {
+    if (this.repl !== null) return this.activeExpireVersioned(maxWork);
     const ttl = this.ttl;
     const now = this.now();
     let work = 0;
@@ -804,6 +951,807 @@ export class ArenaStore {
       if (expired * 4 <= n) break;
     }
     return removed;
+  }
+
+  // -------------------------------------------------------- replicated mode
+
+  /**
+   * The replica path (replicated caches only): applies a copy of a write,
+   * with the version it was written with, if that version is newer than the
+   * one the store holds for the key, whether live, a tombstone or expired.
+   * Never mints a version; the clock observes `hlc`. Last writer wins by
+   * compareVersions (hlc, then node tag); on an equal version:
+   * - a live value beats a tombstone (a tombstone loses a tie);
+   * - two live values that differ: the larger 32-bit hash of the value bytes
+   *   (keyHash.ts's hashBytes, unsigned) wins, then the larger bytes
+   *   (Buffer.compare), then the later expiry (0 = never, the latest), so
+   *   every replica picks the same one whatever the order copies arrive in;
+   * - the same value, or two tombstones: nothing changes.
+   * A live write whose expiresAt (non-zero) is already <= now is stored as a
+   * tombstone of its version: it must still beat older copies.
+   *
+   * Returns whether the store changed. After the call, heldHlc, heldNode and
+   * heldTombstone give the version the store holds for the key. Throws
+   * StoreError as set() does (KEY_TOO_LARGE, VALUE_TOO_LARGE, INVALID_TTL,
+   * OUT_OF_MEMORY, the last also when the budget is all tombstones that
+   * cannot be purged yet) and changes nothing then. A mutation (handles).
+   *
+   * @param tombstone the copy is a delete: `value` is not read
+   */
+  applyAt(
+    key: Uint8Array,
+    keyOffset: number,
+    keyLen: number,
+    value: Uint8Array,
+    valueOffset: number,
+    valueLen: number,
+    expiresAt: number,
+    hlc: number,
+    node: number,
+    tombstone: boolean,
+  ): boolean {
+    this.requireReplication('applyAt');
+    if (
+      keyOffset < 0 ||
+      keyOffset + keyLen > key.length ||
+      (!tombstone && (valueOffset < 0 || valueOffset + valueLen > value.length))
+    ) {
+      throw new RangeError('applyAt: key or value range outside its array');
+    }
+    this.checkWrite(keyLen, tombstone ? 0 : valueLen, expiresAt);
+    if (!Number.isInteger(node) || node < 0 || node > 0xffff_ffff) {
+      throw new RangeError(`node tag must be a uint32, got ${node}`);
+    }
+    this.clock.observe(hlc); // validates hlc before anything changes
+    const dead = tombstone || (expiresAt !== 0 && expiresAt <= this.now());
+    const h = hashKey(key, keyOffset, keyLen, this.words);
+    const p = this.find(h, keyLen);
+    if (p >= 0) {
+      const held = this.index.slots[p + 1]!;
+      const heldExpiresAt = this.expiresAtOf(held);
+      const holds =
+        heldExpiresAt === 0 || this.isTombstone(held) || heldExpiresAt > this.now() || this.expireFound(p);
+      if (holds && !this.incomingWins(held, hlc, node, dead, value, valueOffset, valueLen, expiresAt)) {
+        this.heldHlc = this.hlcOf(held);
+        this.heldNode = this.nodeOf(held);
+        this.heldTombstone = this.isTombstone(held);
+        return false;
+      }
+    }
+    const ref = this.writeVersioned(
+      key,
+      keyOffset,
+      keyLen,
+      h,
+      dead ? 0 : valueLen,
+      dead ? 0 : expiresAt,
+      hlc,
+      node,
+      dead,
+    );
+    if (!dead && valueLen > 0)
+      copyBytes(value, valueOffset, valueLen, this.valueSource(ref), this.valueOffset(ref));
+    this.heldHlc = hlc;
+    this.heldNode = node;
+    this.heldTombstone = dead;
+    return true;
+  }
+
+  /**
+   * Pins the key's item if it holds exactly version (hlc, node), live or
+   * tombstone (replicated caches only): a pinned version is never treated as
+   * settled, so its tombstone is never purged and it is never evicted without
+   * leaving a tombstone. The pin belongs to the version: it moves with the
+   * item (reclaim, compaction) and goes when a newer version replaces it.
+   * Returns whether the item was pinned. An expired item is expired lazily
+   * first (versionAt).
+   */
+  pin(key: Uint8Array, offset: number, length: number, hlc: number, node: number): boolean {
+    this.requireReplication('pin');
+    const h = this.versionAt(key, offset, length);
+    if (h < 0 || this.hlcOf(h) !== hlc || this.nodeOf(h) !== node) return false;
+    const i32 = this.segI32[h >>> this.unitBits]!;
+    const m = ((h & this.unitMask) << 1) + I32_META;
+    i32[m] = i32[m]! | FLAG_PINNED;
+    return true;
+  }
+
+  /** Takes the pin off the key's item, whatever its version; returns whether it was pinned. */
+  unpin(key: Uint8Array, offset: number, length: number): boolean {
+    this.requireReplication('unpin');
+    if (length > this.maxKeyBytes) return false;
+    const p = this.find(hashKey(key, offset, length, this.words), length);
+    if (p < 0) return false;
+    const h = this.index.slots[p + 1]!;
+    const i32 = this.segI32[h >>> this.unitBits]!;
+    const m = ((h & this.unitMask) << 1) + I32_META;
+    const meta = i32[m]!;
+    i32[m] = meta & ~FLAG_PINNED;
+    return (meta & FLAG_PINNED) !== 0;
+  }
+
+  private requireReplication(op: string): void {
+    if (this.repl === null) {
+      throw new Error(`${op}: cache '${this.name}' is single-copy (no StoreOptions.replication)`);
+    }
+  }
+
+  /** The limits a write is checked against before anything changes (as writeItem checks them). */
+  private checkWrite(keyLen: number, valueLen: number, expiresAt: number): void {
+    if (keyLen > this.maxKeyBytes) {
+      throw new StoreError(
+        'KEY_TOO_LARGE',
+        `key is ${keyLen} bytes; cache '${this.name}' allows at most ${this.maxKeyBytes} (maxKeyBytes)`,
+      );
+    }
+    if (valueLen > this.maxValueBytes) {
+      throw new StoreError(
+        'VALUE_TOO_LARGE',
+        `value is ${valueLen} bytes; cache '${this.name}' allows at most ${this.maxValueBytes} (maxValueBytes)`,
+      );
+    }
+    if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+      throw new StoreError('INVALID_TTL', `expiry ${expiresAt} is not an epoch ms time or 0 (never)`);
+    }
+  }
+
+  /** set() in a replicated cache: a live write with a version from the clock (or the given one, observed). */
+  private writeLocalVersioned(
+    key: Uint8Array,
+    keyOffset: number,
+    keyLen: number,
+    valueLen: number,
+    expiresAt: number,
+    hlc: number | undefined,
+    node: number | undefined,
+  ): number {
+    this.checkWrite(keyLen, valueLen, expiresAt);
+    if (hlc !== undefined) this.clock.observe(hlc); // validates hlc before anything changes
+    const h = hashKey(key, keyOffset, keyLen, this.words);
+    return this.writeVersioned(
+      key,
+      keyOffset,
+      keyLen,
+      h,
+      valueLen,
+      expiresAt,
+      hlc,
+      node ?? this.clock.nodeTag,
+      false,
+    );
+  }
+
+  /**
+   * A replicated cache's write (the caller checked the limits; the key's
+   * words are in this.words, its hash is `h`): replaces whatever the key
+   * holds with a live item or a tombstone. Unlike writeItem, the item it
+   * replaces stays (kept by reclaims) until the new one is in place, so a
+   * write that fails for lack of room (OUT_OF_MEMORY) leaves the key's version
+   * as it was. `hlc` undefined: a version from the clock.
+   */
+  private writeVersioned(
+    key: Uint8Array,
+    keyOffset: number,
+    keyLen: number,
+    h: number,
+    valueLen: number,
+    expiresAt: number,
+    hlc: number | undefined,
+    node: number,
+    tombstone: boolean,
+  ): number {
+    const inline = smallItemBytes(keyLen, valueLen) <= this.largeThreshold;
+    const largeCharge = inline ? 0 : LargeValues.chargeOf(keyLen + valueLen);
+    let p = this.find(h, keyLen);
+    let need = this.versionedNeed(largeCharge, p);
+    if (need > this.maxMemoryBytes && this.tombstones > 0) {
+      this.purgePurgeable();
+      p = this.find(h, keyLen);
+      need = this.versionedNeed(largeCharge, p);
+    }
+    if (need > this.maxMemoryBytes) throw this.outOfMemory(need, keyLen, valueLen);
+    const version = hlc ?? this.clock.now();
+    const writer = hlc === undefined ? this.clock.nodeTag : node;
+
+    let q: number;
+    let freqBits = 0;
+    let old = -1;
+    if (p >= 0) {
+      // An overwrite of a live item keeps its queue and access counter; one of
+      // a tombstone is a new key to the policy.
+      old = this.index.slots[p + 1]!;
+      const oldMeta = this.segI32[old >>> this.unitBits]![((old & this.unitMask) << 1) + I32_META]!;
+      if ((oldMeta & FLAG_TOMBSTONE) === 0) {
+        q = this.pool.queueOf[old >>> this.unitBits]!;
+        freqBits = oldMeta & FREQ_MASK;
+      } else {
+        q = this.policy.admit(h, this.queueItems[ARENA_MAIN]!);
+      }
+    } else {
+      q = this.policy.admit(h, this.queueItems[ARENA_MAIN]!);
+    }
+    this.releasePendingLarge();
+
+    this.barren.fill(0);
+    this.keepRef = old;
+    let largeId = -1;
+    let ref: number;
+    try {
+      const ghost = this.policy.growthBytesFor(this.queueItems[ARENA_MAIN]!);
+      if (ghost > 0) {
+        this.makeRoom(ghost);
+        this.policy.prepare(this.queueItems[ARENA_MAIN]!);
+      }
+      if (old < 0) {
+        if (this.index.full) {
+          this.makeRoom(this.index.growthBytes);
+          if (this.index.full) this.index.grow();
+        }
+        this.ensureTtlRoom(this.index.count + 1);
+      }
+      if (!inline) {
+        this.makeRoom(largeCharge);
+        largeId = this.large.allocate(keyLen + valueLen);
+        copyBytes(key, keyOffset, keyLen, this.large.get(largeId), 0);
+      }
+      const size = inline ? smallItemBytes(keyLen, valueLen) : LARGE_STUB_BYTES;
+      if (size > this.largestItem) this.largestItem = size;
+      ref = this.append(size, q); // may reclaim
+    } catch (err) {
+      if (largeId >= 0) this.large.release(largeId);
+      this.keepRef = -1;
+      throw err;
+    }
+    old = this.keepRef; // reclaims may have moved it
+    this.keepRef = -1;
+
+    const seg = ref >>> this.unitBits;
+    const u = ref & this.unitMask;
+    const base = u << 1;
+    const i32 = this.segI32[seg]!;
+    const f64 = this.segF64[seg]!;
+    const meta = keyLen | freqBits | (inline ? 0 : FLAG_LARGE) | (tombstone ? FLAG_TOMBSTONE : 0);
+    f64[u] = tombstone ? this.graceFrom(this.now()) : expiresAt;
+    f64[u + F64_HLC] = version;
+    i32[base + I32_NODE] = writer | 0;
+    i32[base + I32_VALUE_LEN] = valueLen;
+    i32[base + I32_TTL_INDEX] = -1;
+    i32[base + I32_META] = meta;
+    if (inline) {
+      const words = this.words;
+      const k0 = base + HEADER_WORDS;
+      const n = (keyLen + 3) >>> 2;
+      for (let i = 0; i < n; i++) i32[k0 + i] = words[i]!;
+    } else {
+      i32[base + I32_LARGE_ID] = largeId;
+    }
+    this.queueItems[q]++;
+
+    if (old >= 0) {
+      const pos = this.index.positionOf(h, old);
+      const oldMeta = this.segI32[old >>> this.unitBits]![((old & this.unitMask) << 1) + I32_META]!;
+      if ((oldMeta & FLAG_TOMBSTONE) !== 0) this.countTombstone(oldMeta, -1);
+      this.unlink(old);
+      this.index.slots[pos + 1] = ref;
+    } else {
+      this.index.insertAt(this.index.freePosition(h), h, ref);
+    }
+    if (tombstone || expiresAt !== 0) i32[base + I32_TTL_INDEX] = this.ttl.add(ref);
+    if (tombstone) this.countTombstone(meta, 1);
+    else this.stats.sets++;
+    return ref;
+  }
+
+  /**
+   * What a replicated write needs, were everything that can go gone: as
+   * worstCaseNeed, plus the item it replaces (kept until the new one is in
+   * place), TTL room for a new key, and the tombstones at their smallest
+   * (they are never evicted).
+   */
+  private versionedNeed(largeCharge: number, p: number): number {
+    let need = this.worstCaseNeed(largeCharge, false);
+    let items = this.tombstoneItemBytes;
+    let large = this.tombstoneLargeBytes;
+    if (p >= 0) {
+      const old = this.index.slots[p + 1]!;
+      const i32 = this.segI32[old >>> this.unitBits]!;
+      const base = (old & this.unitMask) << 1;
+      const meta = i32[base + I32_META]!;
+      need += itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+      if ((meta & FLAG_LARGE) !== 0)
+        need += LargeValues.chargeOf(this.large.get(i32[base + I32_LARGE_ID]!).length);
+      if ((meta & FLAG_TOMBSTONE) !== 0) {
+        items -= tombstoneBytesOf(meta);
+        large -= tombstoneLargeChargeOf(meta);
+      }
+    } else if (this.ttl.refs.length < this.index.count + 1) {
+      need += this.ttl.growthBytes;
+    }
+    return need + Math.ceil(items / this.segmentBytes) * this.pool.segmentCost + large;
+  }
+
+  /** What the tombstones take at their smallest: whole segments, and their large items' key buffers. */
+  private tombstoneFloor(): number {
+    return (
+      Math.ceil(this.tombstoneItemBytes / this.segmentBytes) * this.pool.segmentCost +
+      this.tombstoneLargeBytes
+    );
+  }
+
+  private outOfMemory(need: number, keyLen: number, valueLen: number): StoreError {
+    const floor = this.tombstoneFloor();
+    if (this.tombstones > 0 && need - floor <= this.maxMemoryBytes) {
+      return new StoreError(
+        'OUT_OF_MEMORY',
+        `cache '${this.name}' is full of tombstones: the entry needs ${need - floor} bytes ` +
+          `(key ${keyLen} + value ${valueLen} + overhead), but ${this.tombstones} tombstones take ${floor} of the ` +
+          `${this.maxMemoryBytes} bytes (maxMemoryBytes) and cannot be purged yet: ${TOMBSTONES_KEPT(this.graceMs)}`,
+      );
+    }
+    return new StoreError(
+      'OUT_OF_MEMORY',
+      `entry needs ${need} bytes (key ${keyLen} + value ${valueLen} + overhead ${need - keyLen - valueLen}); ` +
+        `cache '${this.name}' holds at most ${this.maxMemoryBytes} (maxMemoryBytes)`,
+    );
+  }
+
+  /** Makes the TTL array hold at least `n` references (replicated caches keep room for every key). */
+  private ensureTtlRoom(n: number): void {
+    while (this.ttl.refs.length < n) {
+      this.makeRoom(this.ttl.growthBytes);
+      this.ttl.grow();
+    }
+  }
+
+  /** deleteAt in a replicated cache: the key's item becomes a tombstone of a new version, in place. */
+  private deleteVersioned(bytes: Uint8Array, offset: number, length: number): boolean {
+    const h = hashKey(bytes, offset, length, this.words);
+    const p = this.find(h, length);
+    if (p < 0) {
+      this.writeVersioned(bytes, offset, length, h, 0, 0, undefined, 0, true);
+      return false;
+    }
+    const ref = this.index.slots[p + 1]!;
+    const seg = ref >>> this.unitBits;
+    const u = ref & this.unitMask;
+    const i32 = this.segI32[seg]!;
+    const f64 = this.segF64[seg]!;
+    const base = u << 1;
+    const meta = i32[base + I32_META]!;
+    const now = this.now();
+    f64[u + F64_HLC] = this.clock.now();
+    i32[base + I32_NODE] = this.clock.nodeTag | 0;
+    i32[base + I32_META] = meta & ~FLAG_PINNED; // a pin is for a version
+    if ((meta & FLAG_TOMBSTONE) !== 0) {
+      f64[u] = this.graceFrom(now);
+      return false;
+    }
+    const expiresAt = f64[u]!;
+    const live = expiresAt === 0 || expiresAt > now;
+    this.toTombstone(ref, this.graceFrom(now));
+    if (live) this.stats.deletes++;
+    else this.stats.expirations++;
+    return live;
+  }
+
+  /**
+   * Lazy expiry of the expired live item at index position `p`: removed, or
+   * in a replicated cache turned into a tombstone of its version unless that
+   * version is settled. Counted as an expiration. Returns whether the key
+   * still has an item (the tombstone).
+   */
+  private expireFound(p: number): boolean {
+    this.stats.expirations++;
+    if (this.repl !== null) {
+      const ref = this.index.slots[p + 1]!;
+      if (!this.settledAt(ref)) {
+        this.toTombstone(ref, this.graceFrom(this.now()));
+        return true;
+      }
+    }
+    this.removeAt(p);
+    return false;
+  }
+
+  /** Whether the item's version may be forgotten: not pinned, and every replica holds it or newer. */
+  private settledAt(ref: number): boolean {
+    const i32 = this.segI32[ref >>> this.unitBits]!;
+    const base = (ref & this.unitMask) << 1;
+    if ((i32[base + I32_META]! & FLAG_PINNED) !== 0) return false;
+    return this.repl!.settled(
+      this.segF64[ref >>> this.unitBits]![(ref & this.unitMask) + F64_HLC]!,
+      i32[base + I32_NODE]! >>> 0,
+    );
+  }
+
+  /** A tombstone written at `now` may be purged from this time on. */
+  private graceFrom(now: number): number {
+    return Math.max(1, now + this.graceMs);
+  }
+
+  /** Turns a live item into a tombstone where it lies (its value bytes stay until it is copied). */
+  private toTombstone(ref: number, expiresAt: number): void {
+    const i32 = this.segI32[ref >>> this.unitBits]!;
+    const base = (ref & this.unitMask) << 1;
+    const meta = i32[base + I32_META]! | FLAG_TOMBSTONE;
+    i32[base + I32_META] = meta;
+    this.segF64[ref >>> this.unitBits]![ref & this.unitMask] = expiresAt;
+    if (i32[base + I32_TTL_INDEX]! < 0) i32[base + I32_TTL_INDEX] = this.ttl.add(ref); // room: ensureTtlRoom
+    this.countTombstone(meta, 1);
+  }
+
+  private countTombstone(meta: number, sign: number): void {
+    this.tombstones += sign;
+    this.tombstoneItemBytes += sign * tombstoneBytesOf(meta);
+    this.tombstoneLargeBytes += sign * tombstoneLargeChargeOf(meta);
+  }
+
+  /**
+   * Whether a copy of version (hlc, node) beats the item `held` (a live item
+   * or a tombstone, not expired): see applyAt for the order.
+   */
+  private incomingWins(
+    held: number,
+    hlc: number,
+    node: number,
+    tombstone: boolean,
+    value: Uint8Array,
+    valueOffset: number,
+    valueLen: number,
+    expiresAt: number,
+  ): boolean {
+    const order = compareVersions(hlc, node, this.hlcOf(held), this.nodeOf(held));
+    if (order !== 0) return order > 0;
+    if (tombstone) return false; // a tombstone loses a tie; two tombstones of one version are the same
+    if (this.isTombstone(held)) return true;
+    const src = this.valueSource(held);
+    const at = this.valueOffset(held);
+    const len = this.valueLength(held);
+    const a = hashBytes(value, valueOffset, valueLen) >>> 0;
+    const b = hashBytes(src, at, len) >>> 0;
+    if (a !== b) return a > b;
+    const bytes = Buffer.compare(
+      value.subarray(valueOffset, valueOffset + valueLen),
+      src.subarray(at, at + len),
+    );
+    if (bytes !== 0) return bytes > 0;
+    const heldExpiresAt = this.expiresAtOf(held);
+    return (
+      expiresAt !== heldExpiresAt && (expiresAt === 0 || (heldExpiresAt !== 0 && expiresAt > heldExpiresAt))
+    );
+  }
+
+  /** Whether a tombstone may be dropped: past its grace period, not pinned, and settled. */
+  private purgeable(ref: number, now: number): boolean {
+    return this.segF64[ref >>> this.unitBits]![ref & this.unitMask]! <= now && this.settledAt(ref);
+  }
+
+  /** Drops the tombstone `ref` (indexed at `p`), counting it. */
+  private purge(p: number, ref: number): void {
+    this.countTombstone(this.segI32[ref >>> this.unitBits]![((ref & this.unitMask) << 1) + I32_META]!, -1);
+    this.removeAt(p);
+    this.stats.tombstonesPurged++;
+  }
+
+  /** activeExpireCycle of a replicated cache (see there). */
+  private activeExpireVersioned(maxWork: number): number {
+    const ttl = this.ttl;
+    const now = this.now();
+    let work = 0;
+    let removed = 0;
+    while (work < maxWork && ttl.count > 0) {
+      const n = Math.min(ACTIVE_EXPIRE_SAMPLE, ttl.count, maxWork - work);
+      let expired = 0;
+      for (let i = 0; i < n && ttl.count > 0; i++) {
+        const ref = ttl.refs[Math.floor(Math.random() * ttl.count)]!;
+        if (this.expiresAtOf(ref) > now) continue;
+        const p = this.index.positionOf(this.hashOf(ref), ref);
+        if (this.isTombstone(ref)) {
+          if (!this.settledAt(ref)) continue; // kept: its version is still needed
+          this.purge(p, ref);
+        } else {
+          this.expireFound(p);
+        }
+        expired++;
+      }
+      work += n;
+      removed += expired;
+      if (expired * 4 <= n) break;
+    }
+    return removed;
+  }
+
+  /** Purges every purgeable tombstone (a write that finds the budget full of tombstones first tries this). */
+  private purgePurgeable(): void {
+    const ttl = this.ttl;
+    const now = this.now();
+    // Backwards: a removal moves the last reference, already seen, into the hole.
+    for (let i = ttl.count - 1; i >= 0; i--) {
+      const ref = ttl.refs[i]!;
+      if (this.isTombstone(ref) && this.purgeable(ref, now)) {
+        this.purge(this.index.positionOf(this.hashOf(ref), ref), ref);
+      }
+    }
+  }
+
+  /**
+   * The queue a replicated cache reclaims from: the policy's choice, unless
+   * that queue has gone round without freeing anything in this write (it
+   * holds only tombstones that must be kept), then another; when every queue
+   * is like that, the write cannot be made room for: OUT_OF_MEMORY.
+   */
+  private versionedVictim(q: number): number {
+    const pool = this.pool;
+    if (this.barren[q]! <= pool.segments[q]!) return q;
+    for (let i = 0; i < ARENA_QUEUES; i++) {
+      if (pool.segments[i]! > 0 && this.barren[i]! <= pool.segments[i]!) return i;
+    }
+    throw new StoreError(
+      'OUT_OF_MEMORY',
+      `cache '${this.name}' is full of tombstones: ${this.tombstones} tombstones hold its ${this.maxMemoryBytes} bytes ` +
+        `(maxMemoryBytes) and cannot be purged yet: ${TOMBSTONES_KEPT(this.graceMs)}`,
+    );
+  }
+
+  /**
+   * reclaim() of a replicated cache: the oldest segment of a queue is
+   * emptied, and no version is lost on the way:
+   * - a tombstone is purged if purgeable, else copied forward (header and key
+   *   only) to where the policy keeps a read item;
+   * - an expired item becomes such a tombstone with its version, unless its
+   *   version is settled (then it is dropped, as in a single-copy cache);
+   * - an item the policy evicts is dropped if its version is settled, else it
+   *   leaves an eviction marker: a tombstone of its version, created now;
+   * - the rest is re-appended as the policy says.
+   * A tombstone is never larger than the item it replaces, so what is copied
+   * fits where the segment's items were. Reclaims that free nothing are
+   * counted per queue (versionedVictim), so making room ends.
+   */
+  private reclaimVersioned(force: boolean): void {
+    const pool = this.pool;
+    const policy = this.policy;
+    const index = this.index;
+    const ub = this.unitBits;
+    const first = policy.victimQueue(pool);
+    for (let i = 0; i < ARENA_QUEUES; i++) if (this.compactVersioned((first + i) % ARENA_QUEUES)) return;
+    const q = this.versionedVictim(first);
+    if (force) this.forcedReclaims++;
+    const keep = policy.onReclaim(q, 1);
+    const tq = keep === EVICT ? q : keep >> 2; // where tombstones go: where the policy keeps a read item
+    const v = pool.popOldest(q);
+    const i32 = this.segI32[v]!;
+    const f64 = this.segF64[v]!;
+    const end = pool.fill[v]!;
+    const now = this.now();
+    let placed = 0;
+    let freed = false;
+    for (let off = 0; off < end;) {
+      const base = off >>> 2;
+      const meta = i32[base + I32_META]!;
+      const size = itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+      if ((meta & FLAG_DEAD) === 0) {
+        const ref = (v << ub) | (off >>> 3);
+        const h = this.storedHash(i32, base, meta);
+        const p = index.positionOf(h, ref);
+        const expiresAt = f64[off >>> 3]!;
+        this.queueItems[q]--;
+        let dest = -1; // the queue the item is re-appended to as it is
+        let destMeta = meta;
+        let tombstoneUntil = 0; // > 0: the item is copied as a tombstone with this expiresAt
+        if (ref === this.keepRef) {
+          dest = tq;
+        } else if ((meta & FLAG_TOMBSTONE) !== 0) {
+          if (expiresAt <= now && this.settledAt(ref)) {
+            this.countTombstone(meta, -1);
+            this.dropReclaimed(p, i32, base, meta);
+            this.stats.tombstonesPurged++;
+            freed = true;
+          } else {
+            tombstoneUntil = expiresAt;
+          }
+        } else if (expiresAt !== 0 && expiresAt <= now) {
+          this.stats.expirations++;
+          freed = true;
+          if (this.settledAt(ref)) this.dropReclaimed(p, i32, base, meta);
+          else tombstoneUntil = this.graceFrom(now);
+        } else {
+          const decision = force ? EVICT : policy.onReclaim(q, (meta >>> FREQ_SHIFT) & 3);
+          if (decision !== EVICT) {
+            dest = decision >> 2;
+            destMeta = (meta & ~FREQ_MASK) | ((decision & 3) << FREQ_SHIFT);
+            this.barren[dest] = 0; // a queue holding live items can give up space
+          } else {
+            this.stats.evictions++;
+            policy.onEvict(h, q, this.queueItems[ARENA_MAIN]!);
+            freed = true;
+            if (this.settledAt(ref)) {
+              this.dropReclaimed(p, i32, base, meta);
+            } else {
+              tombstoneUntil = this.graceFrom(now);
+              this.stats.evictionMarkers++;
+            }
+          }
+        }
+        if (dest >= 0) {
+          const to = this.appendNoReclaim(size, dest);
+          if (to < 0) this.noRoomToKeep();
+          this.copyItem(ref, to, size);
+          this.segI32[to >>> ub]![((to & this.unitMask) << 1) + I32_META] = destMeta;
+          index.slots[p + 1] = to;
+          const ttlIndex = i32[base + I32_TTL_INDEX]!;
+          if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
+          this.queueItems[dest]++;
+          if (ref === this.keepRef) this.keepRef = to;
+          placed += size;
+        } else if (tombstoneUntil > 0) {
+          const tsize = tombstoneBytesOf(meta);
+          const to = this.appendNoReclaim(tsize, tq);
+          if (to < 0) this.noRoomToKeep();
+          const largeBefore = this.large.bytes;
+          if ((meta & FLAG_TOMBSTONE) === 0) this.countTombstone(meta, 1);
+          this.moveAsTombstone(ref, to, p, tombstoneUntil);
+          this.queueItems[tq]++;
+          placed += tsize;
+          if (tsize < size || this.large.bytes < largeBefore) freed = true;
+        }
+      }
+      off += size;
+    }
+    pool.pushFree(v);
+    if (freed || placed < end) this.barren[q] = 0;
+    else this.barren[q]++;
+  }
+
+  /** An item of a segment being reclaimed leaves (index, TTL array, large buffer; its queue count is done). */
+  private dropReclaimed(p: number, i32: Int32Array, base: number, meta: number): void {
+    this.index.removeAt(p);
+    const ttlIndex = i32[base + I32_TTL_INDEX]!;
+    if (ttlIndex >= 0) this.untrack(ttlIndex);
+    if ((meta & FLAG_LARGE) !== 0) this.large.release(i32[base + I32_LARGE_ID]!);
+  }
+
+  private noRoomToKeep(): never {
+    // Unreachable while a spare segment is kept: what a reclaim keeps is never
+    // more than the segment it empties.
+    throw new Error(`cache '${this.name}': arena accounting out of step (no room for a kept item)`);
+  }
+
+  /**
+   * Writes item `from` (indexed at `p`) at `to` as a tombstone: header and key
+   * only (valueLen 0; a large item keeps its stub, its buffer cut down to the
+   * key), access counter cleared, `expiresAt` as its purge-eligible time; its
+   * index slot and TTL-array entry follow it. `to` may be `from` or overlap it
+   * from below (compaction). The caller counted it as a tombstone.
+   */
+  private moveAsTombstone(from: number, to: number, p: number, expiresAt: number): void {
+    const ub = this.unitBits;
+    const um = this.unitMask;
+    const fromI32 = this.segI32[from >>> ub]!;
+    const fromBase = (from & um) << 1;
+    const meta = fromI32[fromBase + I32_META]!;
+    const ttlIndex = fromI32[fromBase + I32_TTL_INDEX]!;
+    const keyLen = meta & KEY_LEN_MASK;
+    const large = (meta & FLAG_LARGE) !== 0;
+    const largeId = large ? fromI32[fromBase + I32_LARGE_ID]! : -1;
+    if (to !== from) this.copyItem(from, to, large ? LARGE_STUB_BYTES : HEADER_BYTES + keyLen);
+    const i32 = this.segI32[to >>> ub]!;
+    const base = (to & um) << 1;
+    i32[base + I32_VALUE_LEN] = 0;
+    i32[base + I32_META] = (meta & ~FREQ_MASK) | FLAG_TOMBSTONE;
+    this.segF64[to >>> ub]![to & um] = expiresAt;
+    if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
+    else i32[base + I32_TTL_INDEX] = this.ttl.add(to); // room: ensureTtlRoom
+    this.index.slots[p + 1] = to;
+    if (large) {
+      const buffer = this.large.get(largeId);
+      if (buffer.length > keyLen) {
+        const id = this.large.allocate(keyLen);
+        buffer.copy(this.large.get(id), 0, 0, keyLen);
+        this.large.release(largeId);
+        i32[base + I32_LARGE_ID] = id;
+      }
+    }
+  }
+
+  /**
+   * compact() of a replicated cache: the same packing, but an expired item
+   * becomes a tombstone of its version unless settled (then it is dropped), a
+   * purgeable tombstone is dropped, and the other tombstones are packed at
+   * their smallest. False when no run qualifies.
+   */
+  private compactVersioned(q: number): boolean {
+    const pool = this.pool;
+    const head = pool.head[q]!;
+    const usable = this.segmentBytes - this.largestItem;
+    const run = this.run;
+    let k = 0;
+    for (let s = pool.tail[q]!; s >= 0 && s !== head && k === 0; s = pool.nextOf(s)) {
+      let live = 0;
+      let t = s;
+      for (let n = 1; n <= ARENA_MAX_COMPACT_RUN && t >= 0 && t !== head; n++, t = pool.nextOf(t)) {
+        live += pool.live[t]!;
+        run[n - 1] = t;
+        if (n >= 2 && live <= (n - 1) * usable) {
+          k = n;
+          break;
+        }
+      }
+    }
+    if (k === 0) return false;
+
+    const ub = this.unitBits;
+    const index = this.index;
+    const now = this.now();
+    let w = 0;
+    let wOff = 0;
+    for (let r = 0; r < k; r++) {
+      const v = run[r]!;
+      const i32 = this.segI32[v]!;
+      const f64 = this.segF64[v]!;
+      const end = pool.fill[v]!;
+      for (let off = 0; off < end;) {
+        const base = off >>> 2;
+        const meta = i32[base + I32_META]!;
+        const size = itemBytesOf(meta, i32[base + I32_VALUE_LEN]!);
+        if ((meta & FLAG_DEAD) === 0) {
+          const ref = (v << ub) | (off >>> 3);
+          const p = index.positionOf(this.storedHash(i32, base, meta), ref);
+          const expiresAt = f64[off >>> 3]!;
+          let tombstoneUntil = 0; // > 0: written as a tombstone with this expiresAt
+          let drop = false;
+          if (ref !== this.keepRef && expiresAt !== 0) {
+            if ((meta & FLAG_TOMBSTONE) !== 0) {
+              if (expiresAt <= now && this.settledAt(ref)) {
+                this.countTombstone(meta, -1);
+                this.stats.tombstonesPurged++;
+                drop = true;
+              } else {
+                tombstoneUntil = expiresAt;
+              }
+            } else if (expiresAt <= now) {
+              this.stats.expirations++;
+              if (this.settledAt(ref)) {
+                drop = true;
+              } else {
+                tombstoneUntil = this.graceFrom(now);
+                this.countTombstone(meta, 1);
+              }
+            }
+          }
+          if (drop) {
+            this.dropReclaimed(p, i32, base, meta);
+            this.queueItems[q]--;
+          } else {
+            const newSize = tombstoneUntil > 0 ? tombstoneBytesOf(meta) : size;
+            if (wOff + newSize > this.segmentBytes) {
+              pool.fill[run[w]!] = wOff;
+              pool.live[run[w]!] = wOff;
+              w++;
+              wOff = 0;
+            }
+            const to = (run[w]! << ub) | (wOff >>> 3);
+            if (tombstoneUntil > 0) {
+              this.moveAsTombstone(ref, to, p, tombstoneUntil);
+            } else if (to !== ref) {
+              const ttlIndex = i32[base + I32_TTL_INDEX]!; // read before the copy may overwrite it
+              this.copyItem(ref, to, size);
+              index.slots[p + 1] = to;
+              if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
+              if (ref === this.keepRef) this.keepRef = to;
+            }
+            wOff += newSize;
+          }
+        }
+        off += size;
+      }
+    }
+    pool.fill[run[w]!] = wOff;
+    pool.live[run[w]!] = wOff;
+    const freed = k - 1 - w;
+    pool.unlinkAfter(q, run[w]!, freed);
+    for (let i = w + 1; i < k; i++) pool.pushFree(run[i]!);
+    this.compactions++;
+    return true;
   }
 
   // --------------------------------------------------------------- internals
@@ -998,6 +1946,21 @@ export class ArenaStore {
     }
   }
 
+  /**
+   * takeSegment for an LRU hit's move: a replicated cache whose budget is all
+   * tombstones cannot give one (-1), and a read must not fail for that.
+   */
+  private takeSegmentToMove(): number {
+    if (this.repl === null) return this.takeSegment();
+    this.barren.fill(0);
+    try {
+      return this.takeSegment();
+    } catch (err) {
+      if (err instanceof StoreError) return -1;
+      throw err;
+    }
+  }
+
   /** Reserves `size` bytes at the head of queue `q` (may reclaim); returns the reference. */
   private append(size: number, q: number): number {
     const pool = this.pool;
@@ -1051,6 +2014,10 @@ export class ArenaStore {
    * position and index slot up to date); the segment becomes free.
    */
   private reclaim(force: boolean): void {
+    if (this.repl !== null) {
+      this.reclaimVersioned(force);
+      return;
+    }
     const pool = this.pool;
     const policy = this.policy;
     const index = this.index;
@@ -1080,7 +2047,7 @@ export class ArenaStore {
         const freq = (meta >>> FREQ_SHIFT) & 3;
         const decision = expired
           ? EVICT
-          : ref === this.pinned
+          : ref === this.keepRef
             ? keepIn(q, freq)
             : force
               ? EVICT
@@ -1096,13 +2063,13 @@ export class ArenaStore {
           const ttlIndex = i32[base + I32_TTL_INDEX]!;
           if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
           this.queueItems[decision >> 2]++;
-          if (ref === this.pinned) this.pinned = to;
+          if (ref === this.keepRef) this.keepRef = to;
         } else {
           index.removeAt(p);
           const ttlIndex = i32[base + I32_TTL_INDEX]!;
           if (ttlIndex >= 0) this.untrack(ttlIndex);
           if ((meta & FLAG_LARGE) !== 0) this.large.release(i32[base + I32_LARGE_ID]!);
-          if (ref === this.pinned) this.pinned = -1;
+          if (ref === this.keepRef) this.keepRef = -1;
           if (expired) {
             this.stats.expirations++;
           } else {
@@ -1164,7 +2131,7 @@ export class ArenaStore {
           const ref = (v << ub) | (off >>> 3);
           const p = index.positionOf(this.storedHash(i32, base, meta), ref);
           const expiresAt = f64[off >>> 3]!;
-          if (expiresAt !== 0 && ref !== this.pinned && expiresAt <= (now < 0 ? (now = this.now()) : now)) {
+          if (expiresAt !== 0 && ref !== this.keepRef && expiresAt <= (now < 0 ? (now = this.now()) : now)) {
             index.removeAt(p);
             const ttlIndex = i32[base + I32_TTL_INDEX]!;
             if (ttlIndex >= 0) this.untrack(ttlIndex);
@@ -1184,7 +2151,7 @@ export class ArenaStore {
               this.copyItem(ref, to, size);
               index.slots[p + 1] = to;
               if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
-              if (ref === this.pinned) this.pinned = to;
+              if (ref === this.keepRef) this.keepRef = to;
             }
             wOff += size;
           }
@@ -1214,10 +2181,11 @@ export class ArenaStore {
     if (seg === s && ((ref & um) << 3) + size === pool.fill[s]) return ref; // already the newest
     this.releasePendingLarge();
     if (s < 0 || pool.fill[s]! + size > this.segmentBytes) {
-      this.pinned = ref;
-      const t = this.takeSegment(); // reclaims keep the pinned item (moving it, maybe)
-      ref = this.pinned;
-      this.pinned = -1;
+      this.keepRef = ref;
+      const t = this.takeSegmentToMove(); // reclaims keep the item (moving it, maybe)
+      ref = this.keepRef;
+      this.keepRef = -1;
+      if (t < 0) return ref; // a replicated cache full of tombstones: the hit stays where it is
       s = pool.head[q]!;
       if (s >= 0 && pool.fill[s]! + size <= this.segmentBytes) {
         pool.pushFree(t);
@@ -1259,6 +2227,24 @@ export class ArenaStore {
  */
 function copyBytes(src: Uint8Array, offset: number, length: number, dst: Uint8Array, at: number): void {
   dst.set(offset === 0 && length === src.length ? src : src.subarray(offset, offset + length), at);
+}
+
+/** Bytes a tombstone of this item takes in a segment at its smallest (header and key; or a large stub). */
+function tombstoneBytesOf(meta: number): number {
+  return (meta & FLAG_LARGE) !== 0 ? LARGE_STUB_BYTES : smallItemBytes(meta & KEY_LEN_MASK, 0);
+}
+
+/** What a large tombstone's buffer is charged at its smallest (the key alone); 0 for a small one. */
+function tombstoneLargeChargeOf(meta: number): number {
+  return (meta & FLAG_LARGE) !== 0 ? LargeValues.chargeOf(meta & KEY_LEN_MASK) : 0;
+}
+
+/** Why tombstones are kept, for OUT_OF_MEMORY messages. */
+function TOMBSTONES_KEPT(graceMs: number): string {
+  return (
+    `deletes, expiries and evictions are kept as tombstones for tombstoneGraceMs (${graceMs} ms) ` +
+    'and until every replica holds their version (or longer while pinned)'
+  );
 }
 
 function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {

@@ -46,8 +46,18 @@ export const KEY_LEN_MASK = 0xff_ffff;
 export const FLAG_DEAD = 1 << 24;
 /** The key and value live out of line in LargeValues. */
 export const FLAG_LARGE = 1 << 25;
-/** Reserved for replication: the item records a delete. */
+/**
+ * Replicated caches: the item records a delete, an expiry or an eviction (key
+ * and version, no value; see ArenaStore). Its expiresAt is the time from which
+ * it may be purged, and it is always in the TTL array.
+ */
 export const FLAG_TOMBSTONE = 1 << 26;
+/**
+ * Replicated caches: this version of the key is pinned (ArenaStore.pin): it
+ * is never treated as settled, so its tombstone is never purged and it is
+ * never evicted without leaving a tombstone.
+ */
+export const FLAG_PINNED = 1 << 27;
 
 export const FREQ_SHIFT = 28;
 export const FREQ_ONE = 1 << FREQ_SHIFT;

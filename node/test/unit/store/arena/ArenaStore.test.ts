@@ -85,7 +85,16 @@ describe('ArenaStore basics', () => {
     expect(store.delete(b('k'))).toBe(false);
     expect(store.get(b('k'))).toBe(-1);
     expect(store.size).toBe(0);
-    expect(store.stats).toEqual({ hits: 2, misses: 1, evictions: 0, expirations: 0, sets: 2, deletes: 1 });
+    expect(store.stats).toEqual({
+      hits: 2,
+      misses: 1,
+      evictions: 0,
+      expirations: 0,
+      sets: 2,
+      deletes: 1,
+      tombstonesPurged: 0,
+      evictionMarkers: 0,
+    });
     store.verify();
   });
 
