@@ -242,6 +242,8 @@ export class ArenaStore {
   private tombstones = 0;
   private tombstoneItemBytes = 0;
   private tombstoneLargeBytes = 0;
+  /** Bytes of the largest tombstone ever held (what packing them can lose per segment). */
+  private largestTombstone = 0;
   /**
    * Per queue, reclaims in a row (within one write) that freed nothing: a
    * queue holding only tombstones that must be kept cannot give up space.
@@ -916,6 +918,7 @@ export class ArenaStore {
     this.tombstones = 0;
     this.tombstoneItemBytes = 0;
     this.tombstoneLargeBytes = 0;
+    this.largestTombstone = 0;
   }
 
   /**
@@ -1267,15 +1270,16 @@ export class ArenaStore {
     } else if (this.ttl.refs.length < this.index.count + 1) {
       need += this.ttl.growthBytes;
     }
-    return need + Math.ceil(items / this.segmentBytes) * this.pool.segmentCost + large;
+    return need + this.tombstoneFloor(items, large);
   }
 
-  /** What the tombstones take at their smallest: whole segments, and their large items' key buffers. */
-  private tombstoneFloor(): number {
-    return (
-      Math.ceil(this.tombstoneItemBytes / this.segmentBytes) * this.pool.segmentCost +
-      this.tombstoneLargeBytes
-    );
+  /**
+   * What tombstones of these bytes take at their smallest: the segments they
+   * pack into (losing up to a tombstone per segment), and the key buffers of
+   * large ones.
+   */
+  private tombstoneFloor(items = this.tombstoneItemBytes, large = this.tombstoneLargeBytes): number {
+    return Math.ceil(items / (this.segmentBytes - this.largestTombstone)) * this.pool.segmentCost + large;
   }
 
   private outOfMemory(need: number, keyLen: number, valueLen: number): StoreError {
@@ -1381,8 +1385,10 @@ export class ArenaStore {
   }
 
   private countTombstone(meta: number, sign: number): void {
+    const bytes = tombstoneBytesOf(meta);
+    if (bytes > this.largestTombstone) this.largestTombstone = bytes;
     this.tombstones += sign;
-    this.tombstoneItemBytes += sign * tombstoneBytesOf(meta);
+    this.tombstoneItemBytes += sign * bytes;
     this.tombstoneLargeBytes += sign * tombstoneLargeChargeOf(meta);
   }
 
