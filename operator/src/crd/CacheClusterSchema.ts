@@ -301,6 +301,16 @@ export const specSchema = obj(
       },
       { description: 'Prometheus integration.', default: {} },
     ),
+    networkPolicy: obj(
+      {
+        enabled: bool({
+          description:
+            "Create a NetworkPolicy for the pods: the replica and gossip ports admit only this cluster's pods, grpc, redis and admin admit anyone (in ambient mesh mode also Istio's HBONE port 15008, which carries every meshed connection, replica included); other ports are closed to ingress, egress is not restricted. Needs a network plugin that enforces NetworkPolicy. Default false.",
+          default: false,
+        }),
+      },
+      { description: 'NetworkPolicy of the pods.', default: {} },
+    ),
     podDisruptionBudget: obj(
       {
         enabled: bool({

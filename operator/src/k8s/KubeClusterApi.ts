@@ -5,6 +5,7 @@ import {
   EventsV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   setHeaderOptions,
   type KubernetesObject,
@@ -21,6 +22,18 @@ import type { ClusterApi, RawCluster } from './ClusterApi.js';
 import { httpStatusOf } from './ClusterApi.js';
 
 const CAPABILITY_TTL_MS = 60_000;
+
+/**
+ * The rendered object (its JSON form, as in manifests) as the client's model:
+ * KubernetesObjectApi serializes known kinds through their models, which name
+ * some fields differently from the JSON (NetworkPolicy's `from` is `_from`) and
+ * would silently drop the JSON-named field. loadYaml (JSON is YAML) maps the
+ * JSON names onto the model's, so the request carries every field. Kinds the
+ * client has no model for (Istio, Prometheus Operator) come back as they went in.
+ */
+export function toClientModel(object: KubeObject): KubernetesObject {
+  return loadYaml<KubernetesObject>(JSON.stringify(object));
+}
 
 /** ClusterApi over @kubernetes/client-node. */
 export class KubeClusterApi implements ClusterApi {
@@ -140,7 +153,7 @@ export class KubeClusterApi implements ClusterApi {
 
   async apply(object: KubeObject): Promise<void> {
     await this.objects.patch(
-      object as KubernetesObject,
+      toClientModel(object),
       undefined,
       undefined,
       FIELD_MANAGER,

@@ -12,6 +12,7 @@ export interface ClusterNames {
   serviceMonitor: string;
   prometheusRule: string;
   istio: string;
+  networkPolicy: string;
   /** Labels every object of the cluster carries. */
   labels: Record<string, string>;
   /** The pod selector (immutable once the StatefulSet exists). */
@@ -49,6 +50,7 @@ export function clusterNames(cluster: Pick<CacheCluster, 'metadata'>, clusterDom
     serviceMonitor: name,
     prometheusRule: name,
     istio: name,
+    networkPolicy: name,
     labels: {
       ...selector,
       [LABEL_COMPONENT]: 'cache-node',

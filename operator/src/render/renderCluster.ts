@@ -3,6 +3,7 @@ import { buildIstioObjects } from './istio.js';
 import type { KubeObject } from './KubeObject.js';
 import { buildPrometheusRule, buildServiceMonitor } from './monitoring.js';
 import { clusterNames } from './names.js';
+import { buildNetworkPolicy } from './networkPolicy.js';
 import { buildConfigMap } from './nodeConfig.js';
 import { buildPodDisruptionBudget } from './podDisruptionBudget.js';
 import type { Capabilities, RenderContext } from './RenderContext.js';
@@ -15,6 +16,7 @@ export const OWNED_KINDS = [
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
   { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', plural: 'servicemonitors' },
   { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', plural: 'prometheusrules' },
   { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', plural: 'virtualservices' },
@@ -35,8 +37,10 @@ export function renderCluster(cluster: CacheCluster, ctx: RenderContext, caps: C
     buildConfigMap(cluster, names) as KubeObject,
     buildHeadlessService(cluster, names) as KubeObject,
     buildClientService(cluster, names) as KubeObject,
-    buildStatefulSet(cluster, ctx, names) as KubeObject,
   ];
+  // Before the StatefulSet, so new pods are never without it.
+  if (s.networkPolicy.enabled) objects.push(buildNetworkPolicy(cluster, names));
+  objects.push(buildStatefulSet(cluster, ctx, names) as KubeObject);
   if (s.podDisruptionBudget.enabled) objects.push(buildPodDisruptionBudget(names) as KubeObject);
   if (s.monitoring.serviceMonitor.enabled && caps.serviceMonitor)
     objects.push(buildServiceMonitor(cluster, names));

@@ -90,7 +90,7 @@ describe('Helm chart charts/meshcache', () => {
     );
   });
 
-  it('RBAC allows every request the operator makes (create, update, delete, with Prometheus and Istio)', async () => {
+  it('RBAC allows every request the operator makes (create, update, delete, with Prometheus, Istio and a NetworkPolicy)', async () => {
     const docs = template();
     const rules = docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role').flatMap((d) => d.rules);
     const { server, kc } = await startFakeApi();
@@ -104,17 +104,23 @@ describe('Helm chart charts/meshcache', () => {
       await user.create('apps', 'c1', {
         mesh: { enabled: true },
         monitoring: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
+        networkPolicy: { enabled: true },
       });
       await waitFor('sts', () => server.get('apps/v1', 'statefulsets', 'apps', 'c1'));
+      await waitFor('NetworkPolicy', () =>
+        server.get('networking.k8s.io/v1', 'networkpolicies', 'apps', 'c1'),
+      );
       makeReady(server, 'apps', 'c1', 3);
       await waitFor(
         'running',
         () => server.get('meshcache.io/v1alpha1', 'cacheclusters', 'apps', 'c1')?.status?.phase === 'Running',
       );
-      await user.patchSpec('apps', 'c1', { mesh: { enabled: false } });
+      await user.patchSpec('apps', 'c1', { mesh: { enabled: false }, networkPolicy: { enabled: false } });
       await waitFor(
-        'istio gone',
-        () => !server.get('networking.istio.io/v1', 'virtualservices', 'apps', 'c1'),
+        'istio and NetworkPolicy gone',
+        () =>
+          !server.get('networking.istio.io/v1', 'virtualservices', 'apps', 'c1') &&
+          !server.get('networking.k8s.io/v1', 'networkpolicies', 'apps', 'c1'),
       );
       await user.delete('apps', 'c1');
       await waitFor('deleted', () => !server.get('meshcache.io/v1alpha1', 'cacheclusters', 'apps', 'c1'));

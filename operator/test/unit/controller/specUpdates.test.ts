@@ -32,6 +32,7 @@ const vs = () => get('networking.istio.io/v1', 'virtualservices');
 const pa = () => get('security.istio.io/v1', 'peerauthentications');
 const sm = () => get('monitoring.coreos.com/v1', 'servicemonitors');
 const pr = () => get('monitoring.coreos.com/v1', 'prometheusrules');
+const np = () => get('networking.k8s.io/v1', 'networkpolicies');
 const headlessPorts = () => get('v1', 'services', 'c1-headless')?.spec.ports.map((p: any) => p.port);
 
 type Step = [covers: string[], patch: Record<string, unknown>, check: () => unknown];
@@ -235,6 +236,14 @@ const STEPS: Step[] = [
     () => !get('policy/v1', 'poddisruptionbudgets'),
   ],
   [
+    ['networkPolicy.enabled'],
+    { networkPolicy: { enabled: true } },
+    // The member-only rule arrives whole: the client's NetworkPolicy model calls `from` `_from`.
+    () =>
+      np()?.spec.ingress[0].ports[0].port === 7171 &&
+      np().spec.ingress[0].from?.[0]?.podSelector.matchLabels['app.kubernetes.io/instance'] === 'c1',
+  ],
+  [
     ['updateStrategy.type'],
     { updateStrategy: { type: 'OnDelete' } },
     () => sts()?.spec.updateStrategy.type === 'OnDelete',
@@ -251,6 +260,7 @@ const STEPS: Step[] = [
   ],
   // Turning things off deletes what they made.
   [[], { mesh: { enabled: false } }, () => !vs() && !pa()],
+  [[], { networkPolicy: { enabled: false } }, () => !np()],
   [
     [],
     { monitoring: { serviceMonitor: { enabled: false }, prometheusRule: { enabled: false } } },
@@ -309,6 +319,7 @@ describe('update of every spec field (against the API test double)', () => {
         get('networking.istio.io/v1', 'destinationrules'),
         sm(),
         pr(),
+        np(),
       ].filter(Boolean);
       expect(objs.flatMap((o) => objectProblems(o))).toEqual([]);
       const cc = server.get('meshcache.io/v1alpha1', 'cacheclusters', NS, 'c1');

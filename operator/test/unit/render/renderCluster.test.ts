@@ -71,11 +71,12 @@ const SPECS: Array<[string, Record<string, unknown>]> = [
         prometheusRule: { enabled: true, labels: { release: 'prom' } },
       },
       podDisruptionBudget: { enabled: true },
+      networkPolicy: { enabled: true },
       updateStrategy: { type: 'OnDelete' },
       podMetadata: { labels: { team: 'x' }, annotations: { note: 'y' } },
     },
   ],
-  ['ambient mesh', { mesh: { enabled: true, mode: 'ambient' } }],
+  ['ambient mesh', { mesh: { enabled: true, mode: 'ambient' }, networkPolicy: { enabled: true } }],
 ];
 
 describe('renderCluster', () => {
