@@ -17,6 +17,11 @@ import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io
 import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
+import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
+import { PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
+import type { ErrorObject } from 'ajv';
+import { istioCelProblems } from './istioCelRules.js';
 
 /**
  * Validates Kubernetes objects against the schemas of `kubernetes-models`
@@ -24,11 +29,16 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
  * rejects unknown fields, which those validators let through: every field of
  * the object must exist in the model's TypeScript interface, walked with the
  * TypeScript compiler's type checker over kubernetes-models' declarations.
+ * Istio kinds (the apiVersions the renderer writes: networking.istio.io/v1,
+ * security.istio.io/v1) come from @kubernetes-models/istio, whose models
+ * leave out the CRDs' CEL rules: those are evaluated too (istioCelRules.ts).
  */
 interface KindEntry {
   model: new (data: never) => { validate(): void };
   module: string;
   iface: string;
+  /** Checks the model's validate() leaves out. */
+  extra?: (obj: { apiVersion?: string; kind?: string }) => string[];
 }
 
 const KINDS: Record<string, KindEntry> = {
@@ -99,6 +109,24 @@ const KINDS: Record<string, KindEntry> = {
     model: PrometheusRule,
     module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
     iface: 'IPrometheusRule',
+  },
+  'networking.istio.io/v1/VirtualService': {
+    model: VirtualService,
+    module: '@kubernetes-models/istio/networking.istio.io/v1/VirtualService',
+    iface: 'IVirtualService',
+    extra: istioCelProblems,
+  },
+  'networking.istio.io/v1/DestinationRule': {
+    model: DestinationRule,
+    module: '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule',
+    iface: 'IDestinationRule',
+    extra: istioCelProblems,
+  },
+  'security.istio.io/v1/PeerAuthentication': {
+    model: PeerAuthentication,
+    module: '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication',
+    iface: 'IPeerAuthentication',
+    extra: istioCelProblems,
   },
 };
 
@@ -193,14 +221,37 @@ function unknownFields(tc: ts.TypeChecker, type: ts.Type, value: unknown, path: 
       }
     }
     if (!found) {
-      out.push(`${path}.${key}: unknown field`);
+      out.push(`${path}.${key}: unknown field ${JSON.stringify(key)}`);
       continue;
     }
     unknownFields(tc, found, v, `${path}.${key}`, out);
   }
 }
 
-/** Problems of one object: model validation errors and unknown fields. Empty when valid. */
+/** One problem per ajv error of the model's validate() (path, message; enums list their values). */
+function modelErrors(key: string, err: unknown): string[] {
+  const errors = (err as { errors?: ErrorObject[] }).errors;
+  if (!Array.isArray(errors) || errors.length === 0) return [`${key}: ${(err as Error).message}`];
+  return errors.map((e) => {
+    // JSON pointer to the unknown-field walk's form: .spec.http[0].timeout
+    const path = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`))
+      .join('');
+    const message =
+      e.keyword === 'enum'
+        ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+        : e.message;
+    return `${key}${path}: ${message}`;
+  });
+}
+
+/**
+ * Problems of one object: model validation errors, unknown fields and (for
+ * Istio kinds) the CRDs' CEL rules. Empty when valid.
+ */
 export function kubernetesModelProblems(obj: { apiVersion?: string; kind?: string }): string[] {
   const key = `${obj.apiVersion}/${obj.kind}`;
   const entry = KINDS[key];
@@ -209,9 +260,10 @@ export function kubernetesModelProblems(obj: { apiVersion?: string; kind?: strin
   try {
     new entry.model(structuredClone(obj) as never).validate();
   } catch (err) {
-    problems.push(`${key}: ${(err as Error).message}`);
+    problems.push(...modelErrors(key, err));
   }
   const { program, types } = typeChecker();
   unknownFields(program.getTypeChecker(), types.get(key)!, obj, key, problems);
+  if (entry.extra) problems.push(...entry.extra(obj));
   return problems;
 }

@@ -81,7 +81,7 @@ const SPECS: Array<[string, Record<string, unknown>]> = [
 
 describe('renderCluster', () => {
   it.each(SPECS)(
-    'every object for "%s" validates (kubernetes-models, Istio CRDs; unknown fields rejected)',
+    'every object for "%s" validates (kubernetes-models, @kubernetes-models/istio with the Istio CEL rules; unknown fields rejected)',
     (_n, spec) => {
       const objects = renderCluster(cluster(spec), ctx, ALL);
       const problems = objects.flatMap((o) => objectProblems(o));
@@ -281,7 +281,7 @@ describe('renderCluster', () => {
 
 describe('istio/ manifests', () => {
   it.each(['istio/virtualservice.yaml', 'istio/destinationrule.yaml', 'istio/peerauthentication.yaml'])(
-    '%s validates against the Istio CRD schemas',
+    '%s validates against @kubernetes-models/istio (v1) and the Istio CEL rules',
     (path) => {
       const docs = parseAllDocuments(readFileSync(join(repoRoot, path), 'utf8')).map((d) => d.toJS());
       expect(docs.length).toBe(1);
