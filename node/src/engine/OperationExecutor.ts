@@ -58,6 +58,15 @@ function emptyResult(id: number): Result {
   };
 }
 
+/**
+ * Whether the store keeps versions for copies on several nodes (a replicated
+ * cache), read without depending on the property's type (it lands with the
+ * replicated store).
+ */
+function isReplicated(store: ArenaStore): boolean {
+  return (store as unknown as { replicated?: boolean }).replicated === true;
+}
+
 function versionOf(store: ArenaStore, h: number): Version {
   const hlc = store.hlcOf(h);
   return { physicalMs: hlcPhysicalMs(hlc), logical: hlcLogical(hlc), node: store.nodeOf(h) };
@@ -674,7 +683,13 @@ export class OperationExecutor {
   private touch(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
     const condition = op.expireCondition;
-    if (op.expiresAtMs === 0 && condition === ExpireCondition.EXPIRE_ALWAYS && !op.returnPrevious) {
+    const versioned = isReplicated(store);
+    if (
+      op.expiresAtMs === 0 &&
+      condition === ExpireCondition.EXPIRE_ALWAYS &&
+      !op.returnPrevious &&
+      !versioned
+    ) {
       // The plain form, as before these options: no read of the current entry.
       result.found = result.applied = store.setExpiry(key, store.expiresAtFor(op.ttlMs));
       return;
@@ -714,8 +729,16 @@ export class OperationExecutor {
         );
     }
     if (!allowed) return;
-    if (at !== 0 && at <= this.now()) store.delete(key);
-    else store.setExpiry(key, at);
+    if (at !== 0 && at <= this.now()) {
+      store.delete(key);
+    } else if (versioned) {
+      // A new version of the entry (same value, new expiry), so the coordinator sees a write to
+      // replicate and replicas order it against other writes; setExpiry keeps the version.
+      const h2 = store.set(key, result.value.length > 0 ? result.value : store.valueBuffer(h), at);
+      result.version = versionOf(store, h2);
+    } else {
+      store.setExpiry(key, at);
+    }
     result.applied = true;
   }
 
