@@ -1,4 +1,4 @@
-import { bool, int, list, map, obj, oneOf, opaque, quantity, str, type TypeOf } from './schemaDsl.js';
+import { bool, int, list, map, num, obj, oneOf, opaque, quantity, str, type TypeOf } from './schemaDsl.js';
 
 /**
  * The CacheCluster resource (meshcache.io/v1alpha1): the one schema source.
@@ -26,6 +26,63 @@ const RESERVED_LABELS = [
 
 const ALL_PORTS = ['grpc', 'admin', 'gossip', 'redis', 'replica'].map((p) => `self.${p}`).join(', ');
 
+/**
+ * The node's own defaults of the spec.replication settings (node/src/config/
+ * NodeOptions.ts, DEFAULT_NODE_OPTIONS; a test keeps them equal): they apply
+ * when a field is left out, and the CEL rule compares against them.
+ */
+export const NODE_REPLICATION_DEFAULTS = {
+  maxClockSkew: '500ms',
+  tombstoneGrace: '10m',
+  maxHintAge: '5m',
+  readRepairChance: 0.1,
+} as const;
+
+const replicationDuration = (description: string, field: keyof typeof NODE_REPLICATION_DEFAULTS) =>
+  str({
+    description: `${description} A duration such as "500ms", "10m", "1h30m", at least 1ms. Default: the node's, ${NODE_REPLICATION_DEFAULTS[field]}.`,
+    pattern: DURATION_PATTERN,
+    maxLength: 32,
+    rules: [{ rule: "duration(self) >= duration('1ms')", message: 'must be at least 1ms' }],
+  });
+
+const orDefault = (field: 'maxHintAge' | 'tombstoneGrace') =>
+  `duration(has(self.${field}) ? self.${field} : '${NODE_REPLICATION_DEFAULTS[field]}')`;
+
+export const replicationSchema = obj(
+  {
+    maxClockSkew: replicationDuration(
+      "Most a write's version may be ahead of a node's clock (such writes are refused), and most a node's clock may be off its peers' before it stops coordinating writes.",
+      'maxClockSkew',
+    ),
+    tombstoneGrace: replicationDuration(
+      'How long deletes, expiries and eviction markers are kept as tombstones before they may be purged; longer covers longer node outages without deleted values coming back, at the cost of memory.',
+      'tombstoneGrace',
+    ),
+    maxHintAge: replicationDuration(
+      'A hint (a write kept for a replica that was down) older than this is dropped, not replayed; must be shorter than tombstoneGrace.',
+      'maxHintAge',
+    ),
+    readRepairChance: num({
+      description: `Share (0..1) of reads at ONE that also check the other copies and repair them in the background. Default: the node's, ${NODE_REPLICATION_DEFAULTS.readRepairChance}.`,
+      minimum: 0,
+      maximum: 1,
+    }),
+  },
+  {
+    description:
+      "Replication settings of every node (they matter to caches whose replicationFactor is above 1). A field left out takes the node's default.",
+    default: {},
+    rules: [
+      {
+        rule: `${orDefault('maxHintAge')} < ${orDefault('tombstoneGrace')}`,
+        message: `replication.maxHintAge must be shorter than replication.tombstoneGrace (node defaults ${NODE_REPLICATION_DEFAULTS.maxHintAge} and ${NODE_REPLICATION_DEFAULTS.tombstoneGrace} when left out): a hint replayed after a tombstone was purged could bring a deleted value back`,
+        fieldPath: '.maxHintAge',
+      },
+    ],
+  },
+);
+
 const port = (description: string, dflt: number) =>
   int({ description: `${description} Default ${dflt}.`, minimum: 1, maximum: 65535, default: dflt });
 
@@ -37,13 +94,15 @@ export const cacheSchema = obj(
       maxLength: 63,
     }),
     replicationFactor: int({
-      description: 'Copies of each entry, at most spec.replicas. Default 1.',
+      description:
+        "Copies of each entry, on distinct members (and zones, with scheduling.zoneAware); at most spec.replicas. The node also caps it at the current member count (logged and shown in /v1/info), e.g. while pods are still joining. Default 1: the node's own default, 3, is not the CRD's, since it would make clusters of one or two nodes invalid.",
       minimum: 1,
       maximum: 7,
       default: 1,
     }),
     defaultConsistency: oneOf(['ONE', 'QUORUM', 'ALL'], {
-      description: 'Consistency level of requests that do not name one. Default ONE.',
+      description:
+        'Consistency level of requests that do not name one: ONE, QUORUM (a majority of the copies) or ALL. Default ONE.',
       default: 'ONE',
     }),
     defaultTtl: str({
@@ -214,6 +273,7 @@ export const specSchema = obj(
       mapKeys: ['name'],
       default: [{ name: 'default' }],
     }),
+    replication: replicationSchema,
     ports: obj(
       {
         grpc: port('gRPC data plane.', 7070),

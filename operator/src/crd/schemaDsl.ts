@@ -94,6 +94,16 @@ export function int<
   return node(json, o);
 }
 
+/** A JSON number (CEL double), e.g. a share 0..1. */
+export function num<O extends Common<number> & { minimum?: number; maximum?: number }>(
+  o: O,
+): WithDefault<number, O> {
+  const json: JsonSchema = { type: 'number', format: 'double' };
+  if (o.minimum !== undefined) json.minimum = o.minimum;
+  if (o.maximum !== undefined) json.maximum = o.maximum;
+  return node(json, o);
+}
+
 export function bool<O extends Common<boolean>>(o: O): WithDefault<boolean, O> {
   return node({ type: 'boolean' }, o);
 }

@@ -23,6 +23,7 @@ export function nodeSettings(spec: CacheClusterSpec): Record<string, unknown> {
     redisPort: spec.ports.redis,
     replicaPort: spec.ports.replica,
     logLevel: spec.logLevel,
+    ...replicationSettings(spec.replication),
     caches: spec.caches.map((c) => ({
       name: c.name,
       maxMemoryBytes: parseBytes(c.maxMemory),
@@ -33,6 +34,16 @@ export function nodeSettings(spec: CacheClusterSpec): Record<string, unknown> {
       defaultConsistency: c.defaultConsistency,
     })),
   };
+}
+
+/** spec.replication as node settings: only the fields set (the rest keep the node's defaults). */
+export function replicationSettings(r: CacheClusterSpec['replication']): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (r.maxClockSkew !== undefined) out['maxClockSkewMs'] = parseDurationMs(r.maxClockSkew);
+  if (r.tombstoneGrace !== undefined) out['tombstoneGraceMs'] = parseDurationMs(r.tombstoneGrace);
+  if (r.maxHintAge !== undefined) out['maxHintAgeMs'] = parseDurationMs(r.maxHintAge);
+  if (r.readRepairChance !== undefined) out['readRepairChance'] = r.readRepairChance;
+  return out;
 }
 
 export function nodeConfigYaml(spec: CacheClusterSpec): string {

@@ -177,6 +177,24 @@ const STEPS: Step[] = [
     },
   ],
   [
+    [
+      'replication.maxClockSkew',
+      'replication.tombstoneGrace',
+      'replication.maxHintAge',
+      'replication.readRepairChance',
+    ],
+    { replication: { maxClockSkew: '1s', tombstoneGrace: '1h', maxHintAge: '30m', readRepairChance: 0.5 } },
+    () => {
+      const c = config();
+      return (
+        c.maxClockSkewMs === 1000 &&
+        c.tombstoneGraceMs === 3_600_000 &&
+        c.maxHintAgeMs === 1_800_000 &&
+        c.readRepairChance === 0.5
+      );
+    },
+  ],
+  [
     ['ports.grpc'],
     { ports: { grpc: 9070 } },
     () => headlessPorts()?.includes(9070) && config().grpcPort === 9070,

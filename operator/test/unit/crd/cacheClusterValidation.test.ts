@@ -36,6 +36,8 @@ describe('CacheCluster validation (OpenAPI + CEL)', () => {
       },
     ]);
     expect(spec['ports']).toEqual({ grpc: 7070, admin: 8080, gossip: 7946, redis: 6379, replica: 7071 });
+    expect(spec['replication']).toEqual({}); // every field left to the node's defaults
+    expect(spec['networkPolicy']).toEqual({ enabled: false });
     expect(spec['mesh']).toEqual({
       enabled: false,
       mode: 'sidecar',

@@ -64,6 +64,7 @@ const SPECS: Array<[string, Record<string, unknown>]> = [
         { name: 'a', replicationFactor: 3, defaultConsistency: 'ALL', defaultTtl: '1h30m', maxMemory: '1Gi' },
         { name: 'b', evictionPolicy: 'lru', maxValueSize: '64Ki' },
       ],
+      replication: { maxClockSkew: '1s', tombstoneGrace: '1h', maxHintAge: '30m', readRepairChance: 0.5 },
       ports: { grpc: 9000, admin: 9001, gossip: 9002, redis: 9003, replica: 9004 },
       mesh: { enabled: true, mtls: 'PERMISSIVE', batchTimeout: '2s', batchRetries: 3 },
       monitoring: {
