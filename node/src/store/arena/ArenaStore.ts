@@ -1531,6 +1531,7 @@ export class ArenaStore {
     const now = this.now();
     let placed = 0;
     let freed = false;
+    let opened = false; // an append opened a new head segment
     for (let off = 0; off < end;) {
       const base = off >>> 2;
       const meta = i32[base + I32_META]!;
@@ -1579,8 +1580,10 @@ export class ArenaStore {
           }
         }
         if (dest >= 0) {
+          const head = pool.head[dest]!;
           const to = this.appendNoReclaim(size, dest);
           if (to < 0) this.noRoomToKeep();
+          if (pool.head[dest] !== head) opened = true;
           this.copyItem(ref, to, size);
           this.segI32[to >>> ub]![((to & this.unitMask) << 1) + I32_META] = destMeta;
           index.slots[p + 1] = to;
@@ -1590,12 +1593,26 @@ export class ArenaStore {
           if (ref === this.keepRef) this.keepRef = to;
           placed += size;
         } else if (tombstoneUntil > 0) {
-          const tsize = tombstoneBytesOf(meta);
+          let tsize = tombstoneBytesOf(meta);
+          // A large tombstone whose key fits in a small item becomes one if
+          // it fits in the head as it was (not once this reclaim opened a
+          // segment, so what follows still fits in the spare).
+          let inline = false;
+          if ((meta & FLAG_LARGE) !== 0 && !opened) {
+            const small = smallItemBytes(meta & KEY_LEN_MASK, 0);
+            const h0 = pool.head[tq]!;
+            if (small <= this.largeThreshold && h0 >= 0 && pool.fill[h0]! + small <= this.segmentBytes) {
+              tsize = small;
+              inline = true;
+              if (small > this.largestItem) this.largestItem = small;
+            }
+          }
+          const head = pool.head[tq]!;
           const to = this.appendNoReclaim(tsize, tq);
           if (to < 0) this.noRoomToKeep();
+          if (pool.head[tq] !== head) opened = true;
           const largeBefore = this.large.bytes;
-          if ((meta & FLAG_TOMBSTONE) === 0) this.countTombstone(meta, 1);
-          this.moveAsTombstone(ref, to, p, tombstoneUntil);
+          this.moveAsTombstone(ref, to, p, tombstoneUntil, inline);
           this.queueItems[tq]++;
           placed += tsize;
           if (tsize < size || this.large.bytes < largeBefore) freed = true;
@@ -1624,12 +1641,14 @@ export class ArenaStore {
 
   /**
    * Writes item `from` (indexed at `p`) at `to` as a tombstone: header and key
-   * only (valueLen 0; a large item keeps its stub, its buffer cut down to the
-   * key), access counter cleared, `expiresAt` as its purge-eligible time; its
-   * index slot and TTL-array entry follow it. `to` may be `from` or overlap it
-   * from below (compaction). The caller counted it as a tombstone.
+   * only (valueLen 0), access counter cleared, `expiresAt` as its
+   * purge-eligible time; its index slot and TTL-array entry follow it, and it
+   * is counted as a tombstone in its new form. A large item keeps its stub,
+   * its buffer cut down to the key, or with `inline` becomes a small item
+   * (its key copied into the segment, its buffer released). `to` may be
+   * `from` or overlap it from below (compaction; not with `inline`).
    */
-  private moveAsTombstone(from: number, to: number, p: number, expiresAt: number): void {
+  private moveAsTombstone(from: number, to: number, p: number, expiresAt: number, inline: boolean): void {
     const ub = this.unitBits;
     const um = this.unitMask;
     const fromI32 = this.segI32[from >>> ub]!;
@@ -1639,16 +1658,23 @@ export class ArenaStore {
     const keyLen = meta & KEY_LEN_MASK;
     const large = (meta & FLAG_LARGE) !== 0;
     const largeId = large ? fromI32[fromBase + I32_LARGE_ID]! : -1;
-    if (to !== from) this.copyItem(from, to, large ? LARGE_STUB_BYTES : HEADER_BYTES + keyLen);
+    if (inline) {
+      this.copyItem(from, to, HEADER_BYTES);
+      this.large.get(largeId).copy(this.segU8[to >>> ub]!, ((to & um) << 3) + HEADER_BYTES, 0, keyLen);
+      this.large.release(largeId);
+    } else if (to !== from) {
+      this.copyItem(from, to, large ? LARGE_STUB_BYTES : HEADER_BYTES + keyLen);
+    }
     const i32 = this.segI32[to >>> ub]!;
     const base = (to & um) << 1;
+    const tombstone = (meta & ~(FREQ_MASK | (inline ? FLAG_LARGE : 0))) | FLAG_TOMBSTONE;
     i32[base + I32_VALUE_LEN] = 0;
-    i32[base + I32_META] = (meta & ~FREQ_MASK) | FLAG_TOMBSTONE;
+    i32[base + I32_META] = tombstone;
     this.segF64[to >>> ub]![to & um] = expiresAt;
     if (ttlIndex >= 0) this.ttl.refs[ttlIndex] = to;
     else i32[base + I32_TTL_INDEX] = this.ttl.add(to); // room: ensureTtlRoom
     this.index.slots[p + 1] = to;
-    if (large) {
+    if (large && !inline) {
       const buffer = this.large.get(largeId);
       if (buffer.length > keyLen) {
         const id = this.large.allocate(keyLen);
@@ -1657,6 +1683,8 @@ export class ArenaStore {
         i32[base + I32_LARGE_ID] = id;
       }
     }
+    if ((meta & FLAG_TOMBSTONE) !== 0) this.countTombstone(meta, -1);
+    this.countTombstone(tombstone, 1);
   }
 
   /**
@@ -1720,7 +1748,6 @@ export class ArenaStore {
                 drop = true;
               } else {
                 tombstoneUntil = this.graceFrom(now);
-                this.countTombstone(meta, 1);
               }
             }
           }
@@ -1737,7 +1764,7 @@ export class ArenaStore {
             }
             const to = (run[w]! << ub) | (wOff >>> 3);
             if (tombstoneUntil > 0) {
-              this.moveAsTombstone(ref, to, p, tombstoneUntil);
+              this.moveAsTombstone(ref, to, p, tombstoneUntil, false);
             } else if (to !== ref) {
               const ttlIndex = i32[base + I32_TTL_INDEX]!; // read before the copy may overwrite it
               this.copyItem(ref, to, size);

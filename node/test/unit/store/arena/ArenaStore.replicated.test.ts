@@ -169,7 +169,10 @@ describe('ArenaStore replicated: tombstones', () => {
     for (let i = 0; i < 8000; i++) store.set(b(`fill${i}`), Buffer.alloc(200, i), 0);
     expect(store.stats.evictions).toBeGreaterThan(1000);
     store.verify();
-    expect(store.memory().large).toBe(3000 + 11 + 2 * LARGE_ITEM_OVERHEAD_BYTES); // the keys alone
+    // The keys alone: the long key in a buffer of its own; the short one, if
+    // it fitted in the head segment when copied, in a small tombstone.
+    expect(store.memory().large).toBeGreaterThanOrEqual(3000 + LARGE_ITEM_OVERHEAD_BYTES);
+    expect(store.memory().large).toBeLessThanOrEqual(3000 + 11 + 2 * LARGE_ITEM_OVERHEAD_BYTES);
     expect(held(store, longKey)![2]).toBeNull();
     expect(held(store, 'large-value')![2]).toBeNull();
     expect(store.valueLength(store.versionAt(b('large-value'), 0, 11))).toBe(0);
