@@ -52,6 +52,8 @@ export interface ClusterOptions {
   /** Extra flags for every node. */
   args?: string[];
   env?: Record<string, string>;
+  /** Extra flags for one node, by index (after the shared ones). */
+  nodeArgs?: (index: number) => string[];
   /** Per-node start options (network namespace, host), by index. */
   placement?: (index: number) => Partial<StartNodeOptions>;
   /** Id prefix; nodes are `<prefix>-<index>`. */
@@ -97,7 +99,7 @@ export class Cluster {
     this.nodes[index] = undefined as unknown as NodeProcess;
     const node = await NodeProcess.start({
       id: this.idOf(index),
-      args: [...(this.options.args ?? []), ...seeds, ...extra],
+      args: [...(this.options.args ?? []), ...(this.options.nodeArgs?.(index) ?? []), ...seeds, ...extra],
       env: this.options.env,
       ...this.options.placement?.(index),
     });

@@ -13,15 +13,14 @@ import { NodeMembership, timingsOf } from './membership/NodeMembership.js';
 import { createNodeMetrics } from './metrics/NodeMetrics.js';
 import { placementPayload } from './placement/placementPayload.js';
 import { RedisServer } from './redis/RedisServer.js';
+import { Replication } from './replication/Replication.js';
+import { replicationMetrics } from './replication/replicationMetrics.js';
+import { SettledTable } from './replication/SettledTable.js';
+import { slotDigests } from './replication/slotDigests.js';
 import { clusterSlots } from './routing/clusterSlots.js';
-import { PeerForwarder } from './routing/PeerForwarder.js';
-import { SlotRouter } from './routing/SlotRouter.js';
 import { HybridLogicalClock, nodeTagOf } from './store/index.js';
 import { CacheGrpcService, guardedCacheService } from './transport/CacheGrpcService.js';
 import { NODE_VERSION } from './version.js';
-
-/** How long a forwarded batch may take at its owner. */
-const FORWARD_TIMEOUT_MS = 5000;
 
 /** Work budget per cache for one active expiry cycle (entries examined). */
 const ACTIVE_EXPIRY_WORK_PER_CACHE = 200;
@@ -31,6 +30,7 @@ export interface BoundPorts {
   adminPort: number;
   redisPort: number;
   gossipPort: number;
+  replicaPort: number;
 }
 
 /** One running meshcache node: data plane, admin server and background work. */
@@ -40,21 +40,30 @@ export class NodeServer {
   readonly topology: LocalTopology;
   readonly redis: RedisServer;
   readonly cluster: NodeMembership;
+  readonly replication: Replication;
   private readonly grpcServer: grpc.Server;
   private readonly service: CacheGrpcService;
-  private readonly forwarder = new PeerForwarder(FORWARD_TIMEOUT_MS);
   private readonly admin: FastifyInstance;
   private readonly startedAt = Date.now();
   private expiryTimer: NodeJS.Timeout | undefined;
   private state: 'starting' | 'serving' | 'stopping' | 'stopped' = 'starting';
-  ports: BoundPorts = { grpcPort: 0, adminPort: 0, redisPort: 0, gossipPort: 0 };
+  ports: BoundPorts = { grpcPort: 0, adminPort: 0, redisPort: 0, gossipPort: 0, replicaPort: 0 };
 
   constructor(
     readonly options: NodeOptions,
     private readonly log: Logger,
   ) {
-    const clock = new HybridLogicalClock(nodeTagOf(options.id));
-    this.caches = new CacheRegistry(options.caches, options.maxKeyBytes, clock);
+    // Tests give a node a clock offset to play a machine whose clock is off.
+    const offset = options.testClockOffsetMs;
+    const wallClock = offset === 0 ? Date.now : () => Date.now() + offset;
+    const clock = new HybridLogicalClock(nodeTagOf(options.id), wallClock);
+    const settled = new SettledTable((w) => {
+      this.caches.get(w.cache)?.pin(w.key, 0, w.key.length, w.hlc, w.node);
+    });
+    this.caches = new CacheRegistry(options.caches, options.maxKeyBytes, clock, wallClock, {
+      tombstoneGraceMs: options.tombstoneGraceMs,
+      settled: (hlc, node) => settled.settled(hlc, node),
+    });
     const stats = new OperationStats(this.caches.names);
     this.executor = new OperationExecutor(this.caches, stats, options.maxKeyBytes);
     this.topology = new LocalTopology(
@@ -87,6 +96,17 @@ export class NodeServer {
       },
       log.child({ component: 'membership' }),
     );
+    this.replication = new Replication({
+      options,
+      caches: this.caches,
+      executor: this.executor,
+      topology: this.topology,
+      settled,
+      clock,
+      wallClock,
+      replicaAddressOf: (id) => this.replicaAddressOf(id),
+      log,
+    });
     this.service = new CacheGrpcService(
       {
         nodeId: options.id,
@@ -94,12 +114,13 @@ export class NodeServer {
         maxKeyBytes: options.maxKeyBytes,
         maxOpsPerFrame: options.maxOpsPerFrame,
         maxFrameBytes: options.maxFrameBytes,
+        requestTimeoutMs: options.requestTimeoutMs,
       },
       this.executor,
       this.caches,
       this.topology,
       log,
-      { router: new SlotRouter(options.id, this.topology, this.caches.options), forwarder: this.forwarder },
+      this.replication.coordinator,
     );
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': options.maxFrameBytes,
@@ -121,10 +142,12 @@ export class NodeServer {
         maxClients: options.redisMaxClients,
         password: options.redisPassword,
         shutdownTimeoutMs: options.shutdownTimeoutMs,
+        commandTimeoutMs: options.requestTimeoutMs,
       },
       this.executor,
       this.caches,
       log,
+      this.replication.coordinator,
     );
     const registry = createNodeMetrics({
       nodeId: options.id,
@@ -133,7 +156,10 @@ export class NodeServer {
       transport: () => this.service.counters,
       epoch: () => this.topology.epoch,
       redis: this.redis,
-      extra: membershipMetrics(() => this.cluster.current),
+      extra: [
+        ...membershipMetrics(() => this.cluster.current),
+        ...replicationMetrics(this.replication, this.caches),
+      ],
     });
     this.admin = createAdminServer({
       registry,
@@ -142,6 +168,10 @@ export class NodeServer {
       info: () => this.info(),
       topology: () => this.topology.snapshot(),
       slots: (replicationFactor) => clusterSlots(this.topology.snapshot(), replicationFactor),
+      digests: (cache) => {
+        const store = this.caches.get(cache);
+        return store === undefined ? undefined : slotDigests(store);
+      },
       cluster: {
         membership: () => this.cluster.current,
         faults: options.testFaults ? this.cluster.transport.faults : undefined,
@@ -162,6 +192,7 @@ export class NodeServer {
     const address = this.admin.server.address();
     const adminPort = typeof address === 'object' && address !== null ? address.port : o.adminPort;
     const redisPort = await this.redis.listen(o.bindHost, o.redisPort);
+    const replicaPort = await this.replication.start();
     this.topology.updateSelf({
       grpcAddress: `${o.host}:${grpcPort}`,
       adminAddress: `${o.host}:${adminPort}`,
@@ -171,14 +202,18 @@ export class NodeServer {
       [META.grpc]: `${o.host}:${grpcPort}`,
       [META.redis]: `${o.host}:${redisPort}`,
       [META.admin]: `${o.host}:${adminPort}`,
+      [META.replica]: `${o.host}:${replicaPort}`,
       ...(o.meshAddress ? { [META.mesh]: o.meshAddress } : {}),
       ...(o.externalAddress ? { [META.external]: o.externalAddress } : {}),
     });
-    this.ports = { grpcPort, adminPort, redisPort, gossipPort };
+    this.ports = { grpcPort, adminPort, redisPort, gossipPort, replicaPort };
     const membership = this.cluster.current!;
     const refresh = () => this.topology.apply(membership.view, (id) => membership.detector.get(id));
     membership.onView(refresh);
     membership.onLiveness(refresh);
+    membership.onLiveness((record) => {
+      if (record.state === 'alive') this.replication.memberAlive(record.id);
+    });
     refresh();
     // Without seeds this node forms its own cluster at once: be a member before saying ready.
     if (o.seeds.length === 0) await this.cluster.waitForMember(5000);
@@ -189,6 +224,15 @@ export class NodeServer {
     this.state = 'serving';
     this.log.info({ ...this.ports, version: NODE_VERSION, caches: this.caches.names }, 'node ready');
     return this.ports;
+  }
+
+  /** A member's replica address, from its newest process's membership metadata. */
+  private replicaAddressOf(id: string): string {
+    const membership = this.cluster.current;
+    const record = membership?.detector.get(id);
+    const inView = membership?.view?.members.find((m) => m.id === id);
+    const meta = record && (!inView || record.inst >= inView.inst) ? record.meta : inView?.meta;
+    return meta?.[META.replica] ?? '';
   }
 
   info(): unknown {
@@ -202,8 +246,24 @@ export class NodeServer {
       ports: this.ports,
       caches: this.caches.options.map((c, i) => {
         const store = this.caches.stores[i]!;
-        return { ...c, keys: store.size, usedBytes: store.usedBytes, stats: { ...store.stats } };
+        // The factor the cluster gives the cache now: capped at the member count.
+        const effective = this.replication.sets.table(c.replicationFactor)?.width ?? 1;
+        return {
+          ...c,
+          effectiveReplicationFactor: effective,
+          replicationFactorCapped: effective < c.replicationFactor,
+          keys: store.size,
+          tombstones: store.tombstoneCount,
+          usedBytes: store.usedBytes,
+          stats: { ...store.stats },
+        };
       }),
+      replication: {
+        hintsPending: this.replication.hints.pending,
+        hints: { ...this.replication.hints.counters },
+        clockOffsetMedianMs: this.replication.clockGuard.medianOffsetMs(),
+        writeBlocker: this.replication.clockGuard.blocker()?.message ?? null,
+      },
     };
   }
 
@@ -232,7 +292,7 @@ export class NodeServer {
       });
     });
     await redisClosed;
-    this.forwarder.close();
+    await this.replication.stop();
     await this.cluster.stop();
     await this.admin.close();
     this.state = 'stopped';

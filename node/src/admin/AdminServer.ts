@@ -12,6 +12,8 @@ export interface AdminSources {
   slots?: (replicationFactor?: number) => unknown;
   /** Membership views and requests: /v1/cluster/members, /view, /join, /remove. */
   cluster?: ClusterAdminSource;
+  /** Per-slot digests of one cache's contents on this node; undefined for an unknown cache. */
+  digests?: (cache: string) => unknown;
 }
 
 /** Admin HTTP: health, readiness, metrics and views of the node. */
@@ -39,6 +41,14 @@ export function createAdminServer(src: AdminSources): FastifyInstance {
       const out = slots(factor);
       if (out === undefined)
         return reply.code(404).send({ error: 'no slot table for that replication factor yet' });
+      return out;
+    });
+  }
+  const digests = src.digests;
+  if (digests) {
+    app.get<{ Params: { cache: string } }>('/v1/caches/:cache/digests', async (req, reply) => {
+      const out = digests(req.params.cache);
+      if (out === undefined) return reply.code(404).send({ error: `unknown cache '${req.params.cache}'` });
       return out;
     });
   }

@@ -35,6 +35,7 @@ export const META = {
   admin: 'admin',
   mesh: 'mesh',
   external: 'external',
+  replica: 'replica',
 } as const;
 
 /**

@@ -15,8 +15,13 @@ export interface CacheOptions {
   /** Largest value accepted, in bytes. */
   maxValueBytes: number;
   evictionPolicy: EvictionPolicyName;
-  /** Copies of each entry (honoured once replication lands; 1 on a single node). */
+  /**
+   * Copies of each entry, capped at the member count (the cap is logged and
+   * shown in /v1/info); a factor above 1 keeps tombstones and versioned
+   * eviction markers so no older copy comes back.
+   */
   replicationFactor: number;
+  /** Level of operations that name none: ONE, QUORUM (a majority of the copies) or ALL. */
   defaultConsistency: 'ONE' | 'QUORUM' | 'ALL';
 }
 
@@ -39,6 +44,8 @@ export interface NodeOptions {
   adminPort: number;
   gossipPort: number;
   redisPort: number;
+  /** Node-to-node replication port (the Replica service), apart from client ports so a NetworkPolicy can tell members from clients. */
+  replicaPort: number;
   /** `host:gossipPort` entries or DNS names of the headless Service. */
   seeds: string[];
   caches: CacheOptions[];
@@ -91,6 +98,28 @@ export interface NodeOptions {
   seedRefreshIntervalMs: number;
   /** Membership: on SIGTERM, how long to wait for the view without this node. */
   leaveTimeoutMs: number;
+  /**
+   * Replication: the most a version may be ahead of this node's clock (such
+   * writes are refused), and the most this node's clock may be from its
+   * peers' before it stops coordinating writes.
+   */
+  maxClockSkewMs: number;
+  /** Replication: how long deletes, expiries and eviction markers are kept as tombstones before they may be purged. */
+  tombstoneGraceMs: number;
+  /** Replication: a hint older than this is dropped unreplayed; must be below tombstoneGraceMs. */
+  maxHintAgeMs: number;
+  /** Replication: most hints queued for one replica. */
+  maxHintsPerTarget: number;
+  /** Replication: most key and value bytes of hints queued for one replica. */
+  maxHintBytesPerTarget: number;
+  /** Replication: hints in flight to one replica while replaying (the replay throttle). */
+  hintReplayBatch: number;
+  /** Replication: share of reads at ONE that also check the other replicas and repair them (0..1). */
+  readRepairChance: number;
+  /** Deadline of an operation that carries none (gRPC frames, Redis commands), ms. */
+  requestTimeoutMs: number;
+  /** Tests only: this node's clocks run this many ms ahead (negative: behind) of the machine's. */
+  testClockOffsetMs: number;
   /** Tests only: expose the gossip fault hook (drop rate, blocked peers) on the admin API. */
   testFaults: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -103,8 +132,8 @@ export const DEFAULT_CACHE_OPTIONS: Omit<CacheOptions, 'name'> = {
   defaultTtlMs: 0,
   maxValueBytes: 1 * MIB,
   evictionPolicy: 's3fifo',
-  replicationFactor: 1,
-  defaultConsistency: 'ONE',
+  replicationFactor: 3,
+  defaultConsistency: 'QUORUM',
 };
 
 export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
@@ -114,6 +143,7 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   adminPort: 8080,
   gossipPort: 7946,
   redisPort: 6379,
+  replicaPort: 7071,
   seeds: [],
   caches: [{ name: 'default', ...DEFAULT_CACHE_OPTIONS }],
   maxKeyBytes: 64 * 1024,
@@ -142,6 +172,15 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   bootstrapSearchMs: 3000,
   seedRefreshIntervalMs: 30_000,
   leaveTimeoutMs: 3000,
+  maxClockSkewMs: 500,
+  tombstoneGraceMs: 10 * 60_000,
+  maxHintAgeMs: 5 * 60_000,
+  maxHintsPerTarget: 100_000,
+  maxHintBytesPerTarget: 64 * MIB,
+  hintReplayBatch: 256,
+  readRepairChance: 0.1,
+  requestTimeoutMs: 5000,
+  testClockOffsetMs: 0,
   testFaults: false,
   logLevel: 'info',
 };

@@ -57,6 +57,7 @@ const nodeSchema = z
     adminPort: port,
     gossipPort: port,
     redisPort: port,
+    replicaPort: port,
     seeds: z.array(z.string().min(1, 'must not be empty')),
     caches: z
       .array(cacheSchema)
@@ -90,12 +91,26 @@ const nodeSchema = z
     bootstrapSearchMs: positiveInt,
     seedRefreshIntervalMs: positiveInt,
     leaveTimeoutMs: positiveInt,
+    maxClockSkewMs: positiveInt,
+    tombstoneGraceMs: positiveInt,
+    maxHintAgeMs: positiveInt,
+    maxHintsPerTarget: positiveInt,
+    maxHintBytesPerTarget: byteSize,
+    hintReplayBatch: positiveInt,
+    readRepairChance: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1'),
+    requestTimeoutMs: positiveInt,
+    testClockOffsetMs: z.number().int('must be an integer'),
     testFaults: z.boolean({ error: 'must be true or false' }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.maxHintAgeMs < o.tombstoneGraceMs, {
+    path: ['maxHintAgeMs'],
+    message:
+      'must be below tombstoneGraceMs: a hint replayed after its tombstone was purged could bring a deleted value back',
+  });
 
-type Kind = 'string' | 'int' | 'bool' | 'list' | 'caches';
+type Kind = 'string' | 'int' | 'float' | 'bool' | 'list' | 'caches';
 
 /** Every setting with its kind; flag and environment names derive from the key. */
 const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: string }> = {
@@ -107,6 +122,7 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
   adminPort: { kind: 'int', help: 'admin HTTP port: /healthz, /readyz, /metrics, /v1/info' },
   gossipPort: { kind: 'int', help: 'gossip (membership) port' },
   redisPort: { kind: 'int', help: 'Redis protocol port' },
+  replicaPort: { kind: 'int', help: 'node-to-node replication port (0 = any free port)' },
   seeds: { kind: 'list', help: 'comma-separated host:gossipPort or DNS names' },
   caches: { kind: 'caches', help: 'caches as YAML or JSON, e.g. "[{name: default, maxMemoryBytes: 512Mi}]"' },
   maxKeyBytes: { kind: 'int', help: 'largest key, bytes' },
@@ -140,6 +156,18 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
   },
   seedRefreshIntervalMs: { kind: 'int', help: 'seed DNS re-resolution period, ms' },
   leaveTimeoutMs: { kind: 'int', help: 'on SIGTERM, wait this long for the view without this node, ms' },
+  maxClockSkewMs: {
+    kind: 'int',
+    help: 'most a version may be ahead of this clock, and this clock from its peers, ms',
+  },
+  tombstoneGraceMs: { kind: 'int', help: 'tombstones are kept at least this long, ms' },
+  maxHintAgeMs: { kind: 'int', help: 'hints older than this are dropped (below tombstoneGraceMs), ms' },
+  maxHintsPerTarget: { kind: 'int', help: 'most hints queued for one replica' },
+  maxHintBytesPerTarget: { kind: 'int', help: 'most hint bytes queued for one replica' },
+  hintReplayBatch: { kind: 'int', help: 'hints in flight to one replica while replaying' },
+  readRepairChance: { kind: 'float', help: 'share of ONE reads repaired in the background (0..1)' },
+  requestTimeoutMs: { kind: 'int', help: 'deadline of an operation that carries none, ms' },
+  testClockOffsetMs: { kind: 'int', help: "tests only: run this node's clocks this many ms off" },
   testFaults: { kind: 'bool', help: 'tests only: gossip fault hook on the admin API (true/false)' },
   logLevel: { kind: 'string', help: 'fatal, error, warn, info, debug or trace' },
 };
@@ -161,6 +189,13 @@ function convert(key: string, kind: Kind, raw: string, source: string): unknown 
       if (!Number.isFinite(size))
         throw new ConfigError(key, `${key} (${source}) must be a number, got "${raw}"`);
       return size;
+    }
+    case 'float': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) {
+        throw new ConfigError(key, `${key} (${source}) must be a number, got "${raw}"`);
+      }
+      return n;
     }
     case 'bool': {
       const v = raw.trim().toLowerCase();

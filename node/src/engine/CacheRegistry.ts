@@ -3,6 +3,12 @@ import { Consistency } from '@meshcache/proto';
 import type { CacheOptions } from '../config/NodeOptions.js';
 import { ArenaStore, type HybridLogicalClock } from '../store/index.js';
 
+/** What replicated caches (replication factor above 1) need: see StoreOptions.replication. */
+export interface ReplicatedCacheSettings {
+  tombstoneGraceMs: number;
+  settled: (hlc: number, node: number) => boolean;
+}
+
 /** The caches one node serves, by name, with their settings: one off-heap ArenaStore each. */
 export class CacheRegistry {
   private readonly byName = new Map<string, ArenaStore>();
@@ -14,6 +20,7 @@ export class CacheRegistry {
     maxKeyBytes: number,
     clock: HybridLogicalClock,
     now: () => number = Date.now,
+    replicated?: ReplicatedCacheSettings,
   ) {
     this.options = options;
     for (const cache of options) {
@@ -25,6 +32,8 @@ export class CacheRegistry {
           maxValueBytes: cache.maxValueBytes,
           maxKeyBytes,
           evictionPolicy: cache.evictionPolicy,
+          // Copies on several nodes: deletes, expiries and evictions must leave versions behind.
+          ...(replicated !== undefined && cache.replicationFactor > 1 ? { replication: replicated } : {}),
         },
         clock,
         now,

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import {
+  DEFAULT_CACHE_NAME,
   ErrorCode,
   FastCacheService,
   type HandshakeRequest,
@@ -18,13 +20,13 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   type Topology,
   type WatchTopologyRequest,
+  keySlot,
 } from '@meshcache/proto';
 import type { Logger } from 'pino';
 import type { LocalTopology } from '../cluster/LocalTopology.js';
 import type { CacheRegistry } from '../engine/CacheRegistry.js';
 import type { OperationExecutor } from '../engine/OperationExecutor.js';
-import { METADATA_FORWARDED, type PeerForwarder } from '../routing/PeerForwarder.js';
-import type { Route, SlotRouter } from '../routing/SlotRouter.js';
+import type { OperationCoordinator } from '../coordinator/OperationCoordinator.js';
 import { guardDecoder, malformedReason } from './frameGuard.js';
 
 export interface CacheGrpcServiceOptions {
@@ -33,6 +35,8 @@ export interface CacheGrpcServiceOptions {
   maxKeyBytes: number;
   maxOpsPerFrame: number;
   maxFrameBytes: number;
+  /** Deadline of each operation of a frame, ms. */
+  requestTimeoutMs: number;
 }
 
 /** Counters the metrics module reads. */
@@ -42,7 +46,7 @@ export interface TransportCounters {
   rejectedFrames: number;
   sessions: number;
   openStreams: number;
-  /** Operations sent on to their owner for clients that asked for forwarding. */
+  /** Operations on keys this node holds no copy of, coordinated for clients that asked for forwarding. */
   forwardedOps: number;
   /** Operations refused with NOT_OWNER (the client routes, and routed to the wrong node). */
   notOwnerOps: number;
@@ -51,17 +55,12 @@ export interface TransportCounters {
 /** Session ids of clients that asked for forwarding in the handshake end with this. */
 const FORWARD_SESSION_SUFFIX = '.fwd';
 
-/** Routing at the node: who owns a key, and how to reach the owner. */
-export interface Routing {
-  router: SlotRouter;
-  forwarder: PeerForwarder;
-}
-
-/** One unit of work in a frame: an operation (or part of a multi-key one) and where it runs. */
-interface Task {
-  op: Operation;
-  route: Route;
-  done: (r: Result) => void;
+/** What the door needs from the coordinator. */
+export interface FrameCoordinator extends OperationCoordinator {
+  /** Whether every key of every operation may run on the local fast path. */
+  allLocal(ops: readonly Operation[]): boolean;
+  /** Whether this node holds a copy of the slot in the cache. */
+  isReplica(cacheIndex: number, slot: number): boolean;
 }
 
 function failed(id: number, code: ErrorCode, message: string): Result {
@@ -120,7 +119,7 @@ export class CacheGrpcService {
     private readonly caches: CacheRegistry,
     private readonly topology: LocalTopology,
     private readonly log: Logger,
-    private readonly routing?: Routing,
+    private readonly coordinator?: FrameCoordinator,
   ) {
     this.topology.on('change', (t) => {
       for (const w of this.watchers) w.write(t);
@@ -151,10 +150,9 @@ export class CacheGrpcService {
   /**
    * Whether the caller asked this node to forward operations on keys it does
    * not own (handshake flag, kept in the session id, or the forward metadata
-   * key). A call another node forwarded is never forwarded again.
+   * key).
    */
   private forwarding(metadata: grpc.Metadata): boolean {
-    if (metadata.get(METADATA_FORWARDED).length > 0) return false;
     const flag = metadata.get(METADATA_FORWARD)[0];
     if (flag !== undefined) return flag === '1' || flag === 'true';
     const session = metadata.get(METADATA_SESSION)[0];
@@ -176,23 +174,23 @@ export class CacheGrpcService {
       const results: Result[] = frame.ops.map((op) => failed(op.id, ErrorCode.BATCH_TOO_LARGE, message));
       return { epoch, results, error: ErrorCode.BATCH_TOO_LARGE, errorMessage: message };
     }
-    if (!this.routing) {
+    if (!this.coordinator) {
       return { epoch, results: this.executor.executeAll(frame.ops), error: ErrorCode.OK, errorMessage: '' };
     }
-    return this.routeFrame(frame, forward);
+    return this.coordinateFrame(frame, forward);
   }
 
   /**
-   * Runs what this node owns; the rest is refused with NOT_OWNER (the reply's
-   * epoch tells the client its table is stale) or, for clients that asked,
-   * forwarded to the owner. Multi-key operations whose keys live on several
-   * nodes are split per owner when forwarding and merged back in order.
+   * Hands the frame's operations to the coordinator, which distributes them
+   * (forwarding, replica fan-out, quorums). A client that routes itself (no
+   * forwarding asked) gets NOT_OWNER, with the epoch, for a key of which this
+   * node holds no copy: its table is stale.
    */
-  private routeFrame(frame: OperationFrame, forward: boolean): ResultFrame | Promise<ResultFrame> {
-    const { router, forwarder } = this.routing!;
-    // Most frames hold only keys this node owns (a routing client, or one
-    // node): run them as they are, without a Route, task and closure per key.
-    if (router.allLocal(frame.ops)) {
+  private coordinateFrame(frame: OperationFrame, forward: boolean): ResultFrame | Promise<ResultFrame> {
+    const coordinator = this.coordinator!;
+    // Most frames hold only keys this node serves alone (a routing client, or
+    // one node): run them as they are, synchronously, without a promise per operation.
+    if (coordinator.allLocal(frame.ops)) {
       return {
         epoch: this.topology.epoch,
         results: this.executor.executeAll(frame.ops),
@@ -200,119 +198,46 @@ export class CacheGrpcService {
         errorMessage: '',
       };
     }
-    const results = new Array<Result>(frame.ops.length);
-    const tasks: Task[] = [];
-    frame.ops.forEach((op, i) => {
-      const done = (r: Result) => {
-        results[i] = r;
-      };
-      for (const task of this.tasksOf(op, forward, done)) tasks.push(task);
-    });
-    const remote = new Map<string, Task[]>();
-    for (const task of tasks) {
-      const { route, op } = task;
-      if (route.local) {
-        task.done(this.executor.execute(op));
-      } else if (!forward) {
-        this.counters.notOwnerOps++;
-        task.done(
-          failed(
+    const deadline = performance.now() + this.options.requestTimeoutMs;
+    const pending = frame.ops.map((op): Result | Promise<Result> => {
+      const away = this.awayKeySlot(op);
+      if (away !== undefined) {
+        if (!forward) {
+          this.counters.notOwnerOps++;
+          return failed(
             op.id,
             ErrorCode.NOT_OWNER,
-            `slot ${route.slot} is served by ${route.owner ?? 'another node'} at epoch ${router.epoch}; refresh the topology`,
-          ),
-        );
-      } else if (route.address === undefined) {
-        task.done(
-          failed(op.id, ErrorCode.UNAVAILABLE, `no address for ${route.owner}, owner of slot ${route.slot}`),
-        );
-      } else {
-        let group = remote.get(route.address);
-        if (!group) remote.set(route.address, (group = []));
-        group.push(task);
+            `slot ${away} has no copy on ${this.options.nodeId} at epoch ${this.topology.epoch}; refresh the topology`,
+          );
+        }
+        this.counters.forwardedOps++;
       }
-    }
-    const finish = (): ResultFrame => ({
+      return coordinator.execute(op, { consistency: op.consistency, deadline });
+    });
+    return Promise.all(pending).then((results) => ({
       epoch: this.topology.epoch,
       results,
       error: ErrorCode.OK,
       errorMessage: '',
-    });
-    if (remote.size === 0) return finish();
-    const sends = [...remote].map(async ([address, group]) => {
-      this.counters.forwardedOps += group.length;
-      try {
-        const reply = await forwarder.executeBatch(
-          address,
-          group.map((t) => t.op),
-        );
-        const byId = new Map(reply.results.map((r) => [r.id, r]));
-        for (const t of group) {
-          t.done(
-            byId.get(t.op.id) ??
-              failed(
-                t.op.id,
-                reply.error || ErrorCode.INTERNAL,
-                reply.errorMessage || 'no result from the owner',
-              ),
-          );
-        }
-      } catch (err) {
-        const message = `forwarding to ${address} failed: ${(err as Error).message}`;
-        for (const t of group) t.done(failed(t.op.id, ErrorCode.UNAVAILABLE, message));
-      }
-    });
-    return Promise.all(sends).then(finish);
+    }));
   }
 
-  /** The operation as tasks: itself, or (multi-key, keys on several nodes, forwarding) one part per owner. */
-  private tasksOf(op: Operation, forward: boolean, done: (r: Result) => void): Task[] {
-    const router = this.routing!.router;
-    const multi = op.type === OpType.GET_MANY || op.type === OpType.SET_MANY;
-    if (!multi) return [{ op, route: router.route(op.cache, op.key), done }];
-    const keys = op.type === OpType.GET_MANY ? op.keys : op.entries.map((e) => e.key);
-    if (keys.length === 0) return [{ op, route: { local: true, slot: 0 }, done }];
-    const routes = keys.map((k) => router.route(op.cache, k));
-    const owners = new Map<string, number[]>();
-    routes.forEach((r, i) => {
-      const owner = r.local ? '' : (r.owner ?? '?');
-      let list = owners.get(owner);
-      if (!list) owners.set(owner, (list = []));
-      list.push(i);
-    });
-    if (owners.size === 1) return [{ op, route: routes[0]!, done }];
-    if (!forward) {
-      // The client routes: tell it the first key that is not ours.
-      const away = routes.find((r) => !r.local) ?? routes[0]!;
-      return [{ op, route: away, done }];
+  /** A slot of the operation's keys that this node holds no copy of, or undefined. */
+  private awayKeySlot(op: Operation): number | undefined {
+    const coordinator = this.coordinator!;
+    const cache = this.caches.indexOf(op.cache === '' ? DEFAULT_CACHE_NAME : op.cache);
+    if (cache < 0) return undefined;
+    const keys =
+      op.type === OpType.GET_MANY
+        ? op.keys
+        : op.type === OpType.SET_MANY
+          ? op.entries.map((e) => e.key)
+          : [op.key];
+    for (const key of keys) {
+      const slot = keySlot(key);
+      if (!coordinator.isReplica(cache, slot)) return slot;
     }
-    // Split per owner; ids of the parts are private to this frame's forwarding (distinct per part).
-    const parts = [...owners.values()];
-    const partResults = new Array<Result | undefined>(parts.length);
-    let pending = parts.length;
-    const merge = () => {
-      const bad = partResults.find((r) => r!.code !== ErrorCode.OK);
-      if (bad) return done({ ...bad, id: op.id });
-      if (op.type === OpType.GET_MANY) {
-        const entries = new Array<Result['entries'][number]>(keys.length);
-        parts.forEach((idx, p) => idx.forEach((k, j) => (entries[k] = partResults[p]!.entries[j]!)));
-        done({ ...failed(op.id, ErrorCode.OK, ''), entries, found: entries.some((e) => e.found) });
-      } else {
-        const number = partResults.reduce((a, r) => a + r!.number, 0);
-        done({ ...failed(op.id, ErrorCode.OK, ''), applied: true, number });
-      }
-    };
-    return parts.map((idx, p) => ({
-      op:
-        op.type === OpType.GET_MANY
-          ? { ...op, id: (op.id + p + 1) >>> 0, keys: idx.map((k) => op.keys[k]!) }
-          : { ...op, id: (op.id + p + 1) >>> 0, entries: idx.map((k) => op.entries[k]!) },
-      route: routes[idx[0]!]!,
-      done: (r: Result) => {
-        partResults[p] = r;
-        if (--pending === 0) merge();
-      },
-    }));
+    return undefined;
   }
 
   private readonly handshake: grpc.handleUnaryCall<HandshakeRequest, HandshakeResponse> = (

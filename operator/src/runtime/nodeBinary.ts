@@ -42,7 +42,7 @@ export function nodeArgs(
   return [...v8Flags, nodeBinaryPath(env), ...args];
 }
 
-/** Flags that make a node bind every port (gRPC, admin, Redis, gossip) to one the kernel picks; it logs them in `node ready`. */
+/** Flags that make a node bind every port (gRPC, admin, Redis, gossip, replica) to one the kernel picks; it logs them in `node ready`. */
 export const EPHEMERAL_PORT_ARGS: readonly string[] = [
   '--grpc-port',
   '0',
@@ -51,6 +51,8 @@ export const EPHEMERAL_PORT_ARGS: readonly string[] = [
   '--redis-port',
   '0',
   '--gossip-port',
+  '0',
+  '--replica-port',
   '0',
 ];
 

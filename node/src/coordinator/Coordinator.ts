@@ -1,0 +1,537 @@
+import { performance } from 'node:perf_hooks';
+import {
+  Consistency,
+  DEFAULT_CACHE_NAME,
+  type Entry,
+  ErrorCode,
+  keySlot,
+  type Operation,
+  OpType,
+  ReplicaOpType,
+  type ReplicaRequest,
+  type Result,
+  SetCondition,
+  type UnsettledWrite,
+} from '@meshcache/proto';
+import type { CacheRegistry } from '../engine/CacheRegistry.js';
+import type { OperationExecutor } from '../engine/OperationExecutor.js';
+import { emptyRequest, type ReplyCallback } from '../replication/ReplicaPeer.js';
+import type { SettledMarks, SettleToken } from '../replication/SettledMarks.js';
+import { type ArenaStore, hlcLogical, hlcPhysicalMs, type HybridLogicalClock } from '../store/index.js';
+import { LEVEL_NAMES, levelOf, requiredReplicas } from './consistency.js';
+import type { HintQueues } from './HintQueues.js';
+import { KeyLocks } from './KeyLocks.js';
+import type { ExecuteOptions, OperationCoordinator } from './OperationCoordinator.js';
+import { type ReadOutcome, ReadRound } from './ReadRound.js';
+import type { ReplicaSets } from './ReplicaSets.js';
+import type { ReplicationStats } from './ReplicationStats.js';
+import type { HeldVersion, RoundHost, VersionedWrite } from './RoundHost.js';
+import { WriteRound } from './WriteRound.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Tunables of the coordinator (validated with the node's options). */
+export interface CoordinatorOptions {
+  /** Share of reads at ONE that also check the other replicas in the background and repair them (0..1). */
+  readRepairChance: number;
+  /** Re-stamps one write may go through before it stops chasing newer versions. */
+  maxRestamps: number;
+}
+
+export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { readRepairChance: 0.1, maxRestamps: 3 };
+
+/** What the coordinator reaches peers with (ReplicaPeers). */
+export interface PeerSender {
+  send(target: string, request: ReplicaRequest, done: ReplyCallback): void;
+  /** Whether a request to the member would leave now (its stream is not in backoff). */
+  reachable(id: string): boolean;
+}
+
+export interface CoordinatorDeps {
+  selfId: string;
+  caches: CacheRegistry;
+  executor: OperationExecutor;
+  sets: ReplicaSets;
+  peers: PeerSender;
+  hints: HintQueues;
+  marks: SettledMarks;
+  clock: HybridLogicalClock;
+  stats: ReplicationStats;
+  wallClock: () => number;
+  /** Why this node must not coordinate writes now (clock not yet above its peers', or out of bounds), or undefined. */
+  writeBlocker: () => { code: ErrorCode; message: string } | undefined;
+  /** Sends an unsettled record to every peer (a write given up on). */
+  publishUnsettled: (write: UnsettledWrite) => void;
+  options: CoordinatorOptions;
+}
+
+type Kind = 'read' | 'write' | 'rmw';
+
+/** Operations that need the current value: coordinated by the slot's primary, after a read at the level. */
+function kindOf(op: Operation): Kind {
+  switch (op.type) {
+    case OpType.GET:
+      return 'read';
+    case OpType.SET:
+      return op.condition === SetCondition.ALWAYS && !op.returnPrevious && !op.keepTtl ? 'write' : 'rmw';
+    case OpType.DELETE:
+      return op.returnPrevious ? 'rmw' : 'write';
+    default:
+      return 'rmw';
+  }
+}
+
+function result(id: number, code: ErrorCode = ErrorCode.OK, message = ''): Result {
+  return {
+    id,
+    code,
+    message,
+    found: false,
+    value: EMPTY,
+    version: undefined,
+    ttlMs: 0,
+    applied: false,
+    number: 0,
+    entries: [],
+  };
+}
+
+/**
+ * The one place operations are distributed. Both doors hand operations here;
+ * it maps key -> slot -> replicas in the committed table of the cache's
+ * replication factor and then:
+ * - a single-copy cache's key on this node runs on the local executor (the
+ *   fast path, synchronous); elsewhere it is forwarded to its owner;
+ * - a read or a plain write is coordinated by any replica (a node that is
+ *   not one forwards to a live replica, primary first);
+ * - a read-modify-write (conditional SET, INCR, APPEND, CAS, TTL changes,
+ *   GETDEL) is coordinated by the slot's first live replica in table order:
+ *   it reads the key at the level (repairing, so its own copy is the newest),
+ *   runs the operation on its own store, and replicates the entry it wrote.
+ *   Not linearizable across a change of that replica (a later issue adds
+ *   leases).
+ * Quorums are strict: a DEAD, unreachable or refusing replica is a missing
+ * ack. UNAVAILABLE means nothing was sent; TIMEOUT means the level was missed
+ * after sending and the write may still apply.
+ */
+export class Coordinator implements OperationCoordinator, RoundHost {
+  readonly selfId: string;
+  readonly clock: HybridLogicalClock;
+  readonly stats: ReplicationStats;
+  private readonly factors: number[];
+  private readonly defaults: Consistency[];
+  private readonly locks = new KeyLocks();
+
+  constructor(private readonly d: CoordinatorDeps) {
+    this.selfId = d.selfId;
+    this.clock = d.clock;
+    this.stats = d.stats;
+    this.factors = d.caches.options.map((c) => c.replicationFactor);
+    this.defaults = d.caches.options.map((c) => Consistency[c.defaultConsistency]);
+  }
+
+  // ------------------------------------------------------------- doors' API
+
+  isLocal(cacheIndex: number, slot: number): boolean {
+    const table = this.d.sets.table(this.factors[cacheIndex] ?? 1);
+    if (table === undefined) return true; // no committed view yet: a lone node serves everything
+    return table.width === 1 && table.primary(slot) === this.selfId;
+  }
+
+  /** Whether this node holds a copy of the slot (a client that routes itself may send it here). */
+  isReplica(cacheIndex: number, slot: number): boolean {
+    const table = this.d.sets.table(this.factors[cacheIndex] ?? 1);
+    return table === undefined || table.positionOf(slot, this.selfId) >= 0;
+  }
+
+  /** Whether every key of every operation may run on the local fast path (one check per frame). */
+  allLocal(ops: readonly Operation[]): boolean {
+    for (const op of ops) {
+      const cache = this.d.caches.indexOf(op.cache === '' ? DEFAULT_CACHE_NAME : op.cache);
+      if (cache < 0) continue; // fails locally with UNKNOWN_CACHE
+      if (op.type === OpType.GET_MANY) {
+        for (const k of op.keys) if (!this.isLocal(cache, keySlot(k))) return false;
+      } else if (op.type === OpType.SET_MANY) {
+        for (const e of op.entries) if (!this.isLocal(cache, keySlot(e.key))) return false;
+      } else if (!this.isLocal(cache, keySlot(op.key))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  execute(op: Operation, options: ExecuteOptions): Promise<Result> {
+    const cache = this.d.caches.indexOf(op.cache === '' ? DEFAULT_CACHE_NAME : op.cache);
+    if (cache < 0) return Promise.resolve(this.d.executor.execute(op)); // UNKNOWN_CACHE, with its message
+    const level = levelOf(options.consistency, this.defaults[cache]!);
+    if (op.type === OpType.GET_MANY) return this.getMany(op, cache, level, options.deadline);
+    if (op.type === OpType.SET_MANY) return this.setMany(op, cache, level, options.deadline);
+    return this.one(op, cache, level, options.deadline);
+  }
+
+  // ---------------------------------------------------------- distribution
+
+  private one(op: Operation, cache: number, level: Consistency, deadline: number): Promise<Result> {
+    const kind = kindOf(op);
+    const slot = keySlot(op.key);
+    const replicas = this.d.sets.replicas(this.factors[cache]!, slot);
+    if (replicas === undefined) return Promise.resolve(this.d.executor.execute(op));
+    if (replicas.length === 1) {
+      if (replicas[0] === this.selfId) return Promise.resolve(this.d.executor.execute(op));
+      return this.forward(op, level, deadline, replicas, slot, kind);
+    }
+    if (kind === 'rmw') {
+      const primary = replicas.find((id) => this.d.sets.isLive(id) && this.reachable(id));
+      if (primary !== this.selfId) return this.forward(op, level, deadline, replicas, slot, kind);
+      const lockKey = `${cache}:${op.key.toString('latin1')}`;
+      return this.locks.run(lockKey, () => this.readModifyWrite(op, cache, level, deadline, replicas, slot));
+    }
+    if (!replicas.includes(this.selfId)) return this.forward(op, level, deadline, replicas, slot, kind);
+    return kind === 'read'
+      ? this.read(op, cache, level, deadline, replicas, slot)
+      : this.write(op, cache, level, deadline, replicas, slot);
+  }
+
+  /** Sends the operation to a live replica (primary first) to coordinate; tries the next one only when nothing was sent. */
+  private forward(
+    op: Operation,
+    level: Consistency,
+    deadline: number,
+    replicas: readonly string[],
+    slot: number,
+    kind: Kind,
+  ): Promise<Result> {
+    this.stats.forwarded++;
+    const candidates = replicas.filter((id) => id !== this.selfId && this.d.sets.isLive(id));
+    const record = (r: Result): Result => {
+      r.id = op.id;
+      this.stats.record(level, kind === 'read' ? 'read' : 'write', r.code);
+      return r;
+    };
+    return new Promise<Result>((resolve) => {
+      let settled = false;
+      const finish = (r: Result) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(record(r));
+      };
+      const timer = setTimeout(
+        () =>
+          finish(result(op.id, ErrorCode.TIMEOUT, `no answer from the coordinator of slot ${slot} in time`)),
+        Math.max(0, deadline - performance.now()),
+      );
+      const attempt = (k: number) => {
+        const target = candidates[k];
+        if (target === undefined) {
+          finish(
+            result(
+              op.id,
+              ErrorCode.UNAVAILABLE,
+              `no live replica of slot ${slot} to coordinate (${replicas.join(', ')})`,
+            ),
+          );
+          return;
+        }
+        const request = emptyRequest();
+        request.type = ReplicaOpType.COORDINATE;
+        request.operation = { ...op, consistency: level };
+        request.timeoutMs = Math.max(1, Math.round(deadline - performance.now()));
+        this.d.peers.send(target, request, (reply, sent) => {
+          if (reply !== undefined && reply.result !== undefined) finish(reply.result);
+          else if (reply !== undefined)
+            finish(result(op.id, reply.code || ErrorCode.INTERNAL, reply.message));
+          else if (!sent) attempt(k + 1);
+          else {
+            finish(
+              result(
+                op.id,
+                kind === 'read' ? ErrorCode.UNAVAILABLE : ErrorCode.TIMEOUT,
+                `lost the connection to ${target}, coordinator of slot ${slot}${kind === 'read' ? '' : '; the write may have applied'}`,
+              ),
+            );
+          }
+        });
+      };
+      attempt(0);
+    });
+  }
+
+  /** UNAVAILABLE when fewer replicas are live than the level needs (nothing is sent). */
+  private unavailable(
+    op: Operation,
+    level: Consistency,
+    replicas: readonly string[],
+    slot: number,
+  ): Result | undefined {
+    const required = requiredReplicas(level, replicas.length);
+    let live = 0;
+    for (const id of replicas) if (this.d.sets.isLive(id) && this.reachable(id)) live++;
+    if (live >= required) return undefined;
+    return result(
+      op.id,
+      ErrorCode.UNAVAILABLE,
+      `${live} of ${replicas.length} replicas of slot ${slot} are live; ${LEVEL_NAMES[level] ?? 'the level'} needs ${required}`,
+    );
+  }
+
+  private read(
+    op: Operation,
+    cache: number,
+    level: Consistency,
+    deadline: number,
+    replicas: readonly string[],
+    slot: number,
+  ): Promise<Result> {
+    if (level === Consistency.ONE) {
+      const r = this.d.executor.execute(op);
+      if (Math.random() < this.d.options.readRepairChance && r.code === ErrorCode.OK) {
+        this.readRound(op, cache, Consistency.ALL, deadline, replicas, () => {});
+      }
+      this.stats.record(level, 'read', r.code);
+      return Promise.resolve(r);
+    }
+    const down = this.unavailable(op, level, replicas, slot);
+    if (down) {
+      this.stats.record(level, 'read', down.code);
+      return Promise.resolve(down);
+    }
+    return new Promise<Result>((resolve) => {
+      this.readRound(op, cache, level, deadline, replicas, (outcome) => {
+        const r = result(op.id, outcome.code, outcome.message);
+        if (outcome.code === ErrorCode.OK) this.fillRead(r, outcome.held);
+        this.stats.record(level, 'read', r.code);
+        resolve(r);
+      });
+    });
+  }
+
+  private readRound(
+    op: Operation,
+    cache: number,
+    level: Consistency,
+    deadline: number,
+    replicas: readonly string[],
+    done: (outcome: ReadOutcome) => void,
+  ): void {
+    const store = this.d.caches.stores[cache]!;
+    const required = requiredReplicas(level, replicas.length);
+    new ReadRound(this, store.name, op.key, replicas, required, deadline, store, done).start();
+  }
+
+  /** A GET result from the version a read settled on (a tombstone or an expired value is a miss). */
+  private fillRead(r: Result, held: HeldVersion): void {
+    const now = this.d.wallClock();
+    if (held.hlc === 0 || held.tombstone || (held.expiresAtMs !== 0 && held.expiresAtMs <= now)) return;
+    r.found = true;
+    r.value = held.value;
+    r.version = { physicalMs: hlcPhysicalMs(held.hlc), logical: hlcLogical(held.hlc), node: held.node >>> 0 };
+    r.ttlMs = held.expiresAtMs === 0 ? -1 : Math.max(0, held.expiresAtMs - now);
+  }
+
+  private write(
+    op: Operation,
+    cache: number,
+    level: Consistency,
+    deadline: number,
+    replicas: readonly string[],
+    slot: number,
+  ): Promise<Result> {
+    const refused = this.unavailable(op, level, replicas, slot) ?? this.blocked(op);
+    if (refused) {
+      this.stats.record(level, 'write', refused.code);
+      return Promise.resolve(refused);
+    }
+    return this.stampAndReplicate(op, cache, level, deadline, replicas);
+  }
+
+  private readModifyWrite(
+    op: Operation,
+    cache: number,
+    level: Consistency,
+    deadline: number,
+    replicas: readonly string[],
+    slot: number,
+  ): Promise<Result> {
+    const refused = this.unavailable(op, level, replicas, slot) ?? this.blocked(op);
+    if (refused) {
+      this.stats.record(level, 'write', refused.code);
+      return Promise.resolve(refused);
+    }
+    // Read first, at the level, so this node's copy is the newest a level of replicas holds.
+    return new Promise<Result>((resolve) => {
+      this.readRound(op, cache, level, deadline, replicas, (outcome) => {
+        if (outcome.code !== ErrorCode.OK) {
+          const r = result(op.id, outcome.code, `${outcome.message}; nothing was written`);
+          this.stats.record(level, 'write', r.code);
+          resolve(r);
+          return;
+        }
+        this.stampAndReplicate(op, cache, level, deadline, replicas).then(resolve);
+      });
+    });
+  }
+
+  private blocked(op: Operation): Result | undefined {
+    const b = this.d.writeBlocker();
+    return b === undefined ? undefined : result(op.id, b.code, b.message);
+  }
+
+  /**
+   * Runs the write on the local store (which stamps its version from this
+   * node's clock and applies the operation's semantics), then sends the
+   * entry it wrote to the other replicas.
+   */
+  private stampAndReplicate(
+    op: Operation,
+    cache: number,
+    level: Consistency,
+    deadline: number,
+    replicas: readonly string[],
+  ): Promise<Result> {
+    const store = this.d.caches.stores[cache]!;
+    const key = op.key;
+    const before = store.versionAt(key, 0, key.length);
+    const beforeHlc = before < 0 ? 0 : store.hlcOf(before);
+    const beforeNode = before < 0 ? 0 : store.nodeOf(before);
+    const r = this.d.executor.execute(op);
+    if (r.code !== ErrorCode.OK) {
+      this.stats.record(level, 'write', r.code);
+      return Promise.resolve(r);
+    }
+    const h = store.versionAt(key, 0, key.length);
+    if (h < 0 || (store.hlcOf(h) === beforeHlc && store.nodeOf(h) === beforeNode)) {
+      // The operation wrote nothing (a condition failed, a TTL change of a missing key).
+      this.stats.record(level, 'write', r.code);
+      return Promise.resolve(r);
+    }
+    const tombstone = store.isTombstone(h);
+    const plainSet = op.type === OpType.SET && kindOf(op) === 'write';
+    const write: VersionedWrite = {
+      cache: store.name,
+      key,
+      value: tombstone ? EMPTY : plainSet ? op.value : store.valueBuffer(h),
+      hlc: store.hlcOf(h),
+      node: store.nodeOf(h),
+      expiresAtMs: tombstone ? 0 : store.expiresAtOf(h),
+      tombstone,
+    };
+    const required = requiredReplicas(level, replicas.length);
+    return new Promise<Result>((resolve) => {
+      new WriteRound(
+        this,
+        write,
+        replicas,
+        required,
+        deadline,
+        store,
+        this.d.options.maxRestamps,
+        r,
+        (out) => {
+          this.stats.record(level, 'write', out.code);
+          resolve(out);
+        },
+      ).start();
+    });
+  }
+
+  private async getMany(op: Operation, cache: number, level: Consistency, deadline: number): Promise<Result> {
+    const parts = await Promise.all(
+      op.keys.map((key, i) =>
+        this.one({ ...op, id: i, type: OpType.GET, key, keys: [] }, cache, level, deadline),
+      ),
+    );
+    const failed = parts.find((p) => p.code !== ErrorCode.OK);
+    if (failed) return { ...failed, id: op.id };
+    const entries: Entry[] = parts.map((p) => ({
+      found: p.found,
+      value: p.value,
+      version: p.version,
+      ttlMs: p.ttlMs,
+    }));
+    return { ...result(op.id), entries, found: entries.some((e) => e.found) };
+  }
+
+  private async setMany(op: Operation, cache: number, level: Consistency, deadline: number): Promise<Result> {
+    const parts = await Promise.all(
+      op.entries.map((e, i) =>
+        this.one(
+          { ...op, id: i, type: OpType.SET, key: e.key, value: e.value, ttlMs: e.ttlMs, entries: [] },
+          cache,
+          level,
+          deadline,
+        ),
+      ),
+    );
+    const failed = parts.find((p) => p.code !== ErrorCode.OK);
+    if (failed) return { ...failed, id: op.id };
+    return { ...result(op.id), applied: true, number: parts.length };
+  }
+
+  // ------------------------------------------------------------- RoundHost
+
+  wallClock(): number {
+    return this.d.wallClock();
+  }
+
+  reachable(id: string): boolean {
+    return id === this.selfId || (this.d.sets.isLive(id) && this.d.peers.reachable(id));
+  }
+
+  send(target: string, request: ReplicaRequest, done: ReplyCallback): void {
+    this.d.peers.send(target, request, done);
+  }
+
+  openToken(hlc: number): SettleToken {
+    return this.d.marks.open(hlc);
+  }
+
+  applyLocal(store: ArenaStore, w: VersionedWrite): void {
+    try {
+      store.applyAt(
+        w.key,
+        0,
+        w.key.length,
+        w.value,
+        0,
+        w.value.length,
+        w.expiresAtMs,
+        w.hlc,
+        w.node,
+        w.tombstone,
+      );
+    } catch {
+      // Out of memory for the repair: this copy stays stale; the level counts it missing.
+    }
+  }
+
+  finishWrite(write: VersionedWrite, missing: readonly string[], tokens: SettleToken[]): void {
+    if (missing.length === 0) {
+      for (const t of tokens) this.d.marks.settle(t);
+      return;
+    }
+    // Hints outlive the request: copy what may be a view of a client's frame.
+    const key = Buffer.from(write.key);
+    const value = write.value.length === 0 ? EMPTY : Buffer.from(write.value);
+    const kept: VersionedWrite = { ...write, key, value };
+    let left = missing.length;
+    let allDelivered = true;
+    const done = (delivered: boolean) => {
+      allDelivered &&= delivered;
+      if (--left > 0) return;
+      if (allDelivered) {
+        for (const t of tokens) this.d.marks.settle(t);
+      } else {
+        const now = performance.now();
+        for (const t of tokens) {
+          const record = { cache: kept.cache, key, hlc: t.hlc, node: this.clock.nodeTag };
+          this.d.publishUnsettled(this.d.marks.abandon(t, record, now));
+        }
+      }
+    };
+    const now = performance.now();
+    for (const target of missing) {
+      this.d.hints.add(target, { ...kept, queuedAt: now, done });
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { ErrorCode } from '@meshcache/proto';
+
+/**
+ * Keeps a node from coordinating writes with a clock that could reorder them:
+ * - at start, until its clock has moved above every version its peers
+ *   reported in their hellos (or `maxClockSkewMs` has passed, the most any
+ *   peer's clock may be ahead);
+ * - while its wall clock is more than `maxClockSkewMs` from the median of its
+ *   peers' (each reply frame carries the sender's wall clock), so a node
+ *   whose clock jumped stops stamping versions until it is back in bound.
+ * Offsets are measured on frames over one network hop: a frame's stamp
+ * against the time it arrives. Delivery delay (a stalled event loop, a busy
+ * machine) only ever makes the sender look behind, so each peer's offset is
+ * the largest sample of the last few seconds: the least delayed frame.
+ */
+/** Offset samples are kept in buckets of this length ... */
+const BUCKET_MS = 1000;
+/** ... this many of them (the estimate covers the last few seconds). */
+const BUCKETS = 5;
+
+/** One peer's recent offset samples: the largest per bucket. */
+class OffsetWindow {
+  private readonly maxima = new Float64Array(BUCKETS).fill(-Infinity);
+  private readonly stamps = new Float64Array(BUCKETS).fill(-1);
+
+  add(offsetMs: number, now: number): void {
+    const bucket = Math.floor(now / BUCKET_MS);
+    const i = bucket % BUCKETS;
+    if (this.stamps[i] !== bucket) {
+      this.stamps[i] = bucket;
+      this.maxima[i] = offsetMs;
+    } else if (offsetMs > this.maxima[i]!) {
+      this.maxima[i] = offsetMs;
+    }
+  }
+
+  estimate(now: number): number {
+    const bucket = Math.floor(now / BUCKET_MS);
+    let best = -Infinity;
+    for (let i = 0; i < BUCKETS; i++) {
+      if (bucket - this.stamps[i]! < BUCKETS && this.maxima[i]! > best) best = this.maxima[i]!;
+    }
+    return best === -Infinity ? 0 : best;
+  }
+}
+
+export class ClockGuard {
+  private readonly offsets = new Map<string, OffsetWindow>();
+  private readonly startedAt: number;
+  private warmedUp = false;
+  private outOfBound = false;
+  /** Largest absolute offset seen to any peer, ms (metrics). */
+  maxAbsOffsetMs = 0;
+
+  constructor(
+    private readonly maxClockSkewMs: number,
+    private readonly monotonic: () => number,
+    private readonly onChange: (outOfBound: boolean, medianOffsetMs: number) => void,
+  ) {
+    this.startedAt = monotonic();
+  }
+
+  /** Every peer this node expects a hello from has answered: its clock is above theirs. */
+  helloComplete(): void {
+    this.warmedUp = true;
+  }
+
+  observe(peerId: string, peerWallMs: number, localWallMs: number): void {
+    let window = this.offsets.get(peerId);
+    if (window === undefined) this.offsets.set(peerId, (window = new OffsetWindow()));
+    const now = this.monotonic();
+    window.add(peerWallMs - localWallMs, now);
+    let max = 0;
+    for (const w of this.offsets.values()) max = Math.max(max, Math.abs(w.estimate(now)));
+    this.maxAbsOffsetMs = max;
+    const median = this.medianOffsetMs();
+    const out = Math.abs(median) > this.maxClockSkewMs;
+    if (out !== this.outOfBound) {
+      this.outOfBound = out;
+      this.onChange(out, median);
+    }
+  }
+
+  forget(peerId: string): void {
+    this.offsets.delete(peerId);
+  }
+
+  /** Median of peers' clock minus ours, ms (0 with no peers). */
+  medianOffsetMs(): number {
+    const now = this.monotonic();
+    const values = [...this.offsets.values()].map((w) => w.estimate(now)).sort((a, b) => a - b);
+    if (values.length === 0) return 0;
+    const mid = values.length >> 1;
+    return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+  }
+
+  /** Why writes must not be coordinated now, or undefined. */
+  blocker(): { code: ErrorCode; message: string } | undefined {
+    if (!this.warmedUp && this.monotonic() - this.startedAt < this.maxClockSkewMs) {
+      return { code: ErrorCode.NOT_READY, message: 'node is starting: its clock is not yet above its peers' };
+    }
+    if (this.outOfBound) {
+      return {
+        code: ErrorCode.CLOCK_SKEW,
+        message: `this node's clock is ${Math.round(this.medianOffsetMs())} ms from its peers'; the limit is ${this.maxClockSkewMs} (maxClockSkewMs)`,
+      };
+    }
+    return undefined;
+  }
+}

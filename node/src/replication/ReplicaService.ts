@@ -1,0 +1,291 @@
+import { performance } from 'node:perf_hooks';
+import type * as grpc from '@grpc/grpc-js';
+import {
+  Consistency,
+  ErrorCode,
+  type ReplicaFrame,
+  type ReplicaReply,
+  type ReplicaReplyFrame,
+  type ReplicaRequest,
+  ReplicaOpType,
+  ReplicaService as ReplicaServiceDefinition,
+  type Result,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@meshcache/proto';
+import type { Logger } from 'pino';
+import type { OperationCoordinator } from '../coordinator/OperationCoordinator.js';
+import type { ReplicaApplier } from '../engine/ReplicaApplier.js';
+import { hlcPhysicalMs, type HybridLogicalClock } from '../store/index.js';
+import type { SettledTable } from './SettledTable.js';
+
+const EMPTY = Buffer.alloc(0);
+const MALFORMED = Symbol('malformedReplicaFrame');
+type GuardedFrame = ReplicaFrame & { [MALFORMED]?: string };
+
+/** Counters the metrics read: what peers sent that was refused. */
+export interface ReplicaServiceCounters {
+  streams: number;
+  openStreams: number;
+  frames: number;
+  requests: number;
+  malformedFrames: number;
+  refusedHellos: number;
+  staleEpochRefusals: number;
+  clockSkewRefusals: number;
+  expiredRequests: number;
+}
+
+export interface ReplicaServiceDeps {
+  nodeId: string;
+  clock: HybridLogicalClock;
+  epoch: () => number;
+  wallClock: () => number;
+  /** Versions further ahead of this node's wall clock are refused (CLOCK_SKEW). */
+  maxClockSkewMs: number;
+  applier: ReplicaApplier;
+  /** Whether the placement of the key's slot changed after `epoch` (the request is stale). */
+  staleEpoch: (cache: string, key: Uint8Array, epoch: number) => boolean;
+  coordinator: OperationCoordinator;
+  settled: SettledTable;
+  log: Logger;
+}
+
+/**
+ * The replica side of the node-to-node protocol. Every request is checked
+ * before it touches the store: the caller's epoch against the slot's
+ * placement (STALE_EPOCH, with this node's epoch, so the caller catches up
+ * and re-plans), the version against this node's clock (CLOCK_SKEW), and the
+ * caller's deadline. A frame that does not decode is refused whole and
+ * counted; the stream and every other stream carry on.
+ */
+export class ReplicaService {
+  readonly counters: ReplicaServiceCounters = {
+    streams: 0,
+    openStreams: 0,
+    frames: 0,
+    requests: 0,
+    malformedFrames: 0,
+    refusedHellos: 0,
+    staleEpochRefusals: 0,
+    clockSkewRefusals: 0,
+    expiredRequests: 0,
+  };
+  private readonly calls = new Set<grpc.ServerDuplexStream<ReplicaFrame, ReplicaReplyFrame>>();
+
+  constructor(private readonly d: ReplicaServiceDeps) {}
+
+  /** The service definition with a decoder that turns an undecodable frame into a refusal instead of a broken stream. */
+  static definition(): grpc.ServiceDefinition {
+    const decode = ReplicaServiceDefinition.stream.requestDeserialize;
+    return {
+      ...ReplicaServiceDefinition,
+      stream: {
+        ...ReplicaServiceDefinition.stream,
+        requestDeserialize: (bytes: Buffer): ReplicaFrame => {
+          try {
+            return decode(bytes);
+          } catch (err) {
+            const frame = { requests: [], unsettled: [] } as unknown as GuardedFrame;
+            frame[MALFORMED] = (err as Error)?.message ?? String(err);
+            return frame;
+          }
+        },
+      },
+    } as unknown as grpc.ServiceDefinition;
+  }
+
+  handlers(): grpc.UntypedServiceImplementation {
+    return { stream: this.stream };
+  }
+
+  /** Ends every stream (shutdown). */
+  close(): void {
+    for (const call of this.calls) call.end();
+    this.calls.clear();
+    this.counters.openStreams = 0;
+  }
+
+  private readonly stream = (call: grpc.ServerDuplexStream<ReplicaFrame, ReplicaReplyFrame>): void => {
+    this.counters.streams++;
+    this.counters.openStreams++;
+    this.calls.add(call);
+    let helloDone = false;
+    let peer = '?';
+    // Replies of asynchronous requests (COORDINATE) gather here and go out in one frame per tick.
+    let later: ReplicaReply[] = [];
+    let laterScheduled = false;
+    const forget = () => {
+      if (this.calls.delete(call)) this.counters.openStreams--;
+    };
+    const write = (frame: ReplicaReplyFrame) => {
+      if (!call.writableEnded && !call.destroyed) call.write(frame);
+    };
+    const flushLater = () => {
+      laterScheduled = false;
+      const replies = later;
+      later = [];
+      write(this.replyFrame(replies));
+    };
+    call.on('data', (frame: ReplicaFrame) => {
+      const malformed = (frame as GuardedFrame)[MALFORMED];
+      if (malformed !== undefined) {
+        this.counters.malformedFrames++;
+        this.d.log.warn({ peer, error: malformed }, 'malformed replica frame refused');
+        write({ ...this.replyFrame([]), error: ErrorCode.MALFORMED_FRAME, errorMessage: malformed });
+        return;
+      }
+      if (frame.hlc > 0) this.observe(frame.hlc);
+      if (!helloDone) {
+        const hello = frame.hello;
+        const shared = hello?.protocolVersions.filter((v) => SUPPORTED_PROTOCOL_VERSIONS.includes(v)) ?? [];
+        if (hello === undefined || shared.length === 0) {
+          this.counters.refusedHellos++;
+          write({
+            ...this.replyFrame([]),
+            hello: {
+              code: hello === undefined ? ErrorCode.INVALID_ARGUMENT : ErrorCode.UNSUPPORTED_PROTOCOL,
+              message:
+                hello === undefined
+                  ? 'the first frame of a replica stream must carry a hello'
+                  : `peer speaks replica protocol [${hello.protocolVersions.join(', ')}]; this node speaks [${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}]`,
+              protocolVersion: 0,
+              nodeId: this.d.nodeId,
+              hlc: this.d.clock.current,
+              epoch: this.d.epoch(),
+            },
+          });
+          call.end();
+          return;
+        }
+        helloDone = true;
+        peer = hello.nodeId;
+        if (hello.hlc > 0) this.observe(hello.hlc);
+        write({
+          ...this.replyFrame([]),
+          hello: {
+            code: ErrorCode.OK,
+            message: '',
+            protocolVersion: Math.max(...shared),
+            nodeId: this.d.nodeId,
+            hlc: this.d.clock.current,
+            epoch: this.d.epoch(),
+          },
+        });
+        return;
+      }
+      this.counters.frames++;
+      for (const u of frame.unsettled) this.d.settled.pin(u);
+      if (frame.settled !== undefined) this.d.settled.mark(frame.settled);
+      const replies: ReplicaReply[] = [];
+      for (const request of frame.requests) {
+        this.counters.requests++;
+        const reply = this.handle(request, frame.epoch, (async) => {
+          later.push(async);
+          if (!laterScheduled) {
+            laterScheduled = true;
+            process.nextTick(flushLater);
+          }
+        });
+        if (reply !== undefined) replies.push(reply);
+      }
+      if (replies.length > 0) write(this.replyFrame(replies));
+    });
+    call.on('end', () => {
+      forget();
+      call.end();
+    });
+    call.on('error', (err) => {
+      forget();
+      this.d.log.debug({ peer, err }, 'replica stream failed');
+    });
+    call.on('cancelled', forget);
+  };
+
+  private observe(hlc: number): void {
+    // A clock reading too far ahead is not merged: it would drag this node's clock with it.
+    if (hlcPhysicalMs(hlc) <= this.d.wallClock() + this.d.maxClockSkewMs) this.d.clock.observe(hlc);
+  }
+
+  private replyFrame(replies: ReplicaReply[]): ReplicaReplyFrame {
+    return {
+      hello: undefined,
+      epoch: this.d.epoch(),
+      replies,
+      error: ErrorCode.OK,
+      errorMessage: '',
+      hlc: this.d.clock.current,
+      wallMs: Math.floor(this.d.wallClock()),
+    };
+  }
+
+  /** The reply to one request, or undefined when it will come later through `async`. */
+  private handle(
+    request: ReplicaRequest,
+    epoch: number,
+    async: (reply: ReplicaReply) => void,
+  ): ReplicaReply | undefined {
+    const reply = emptyReply(request.id);
+    switch (request.type) {
+      case ReplicaOpType.APPLY:
+      case ReplicaOpType.READ: {
+        if (this.d.staleEpoch(request.cache, request.key, epoch)) {
+          this.counters.staleEpochRefusals++;
+          reply.code = ErrorCode.STALE_EPOCH;
+          reply.message = `slot placement changed after epoch ${epoch}; this node holds epoch ${this.d.epoch()}`;
+          return reply;
+        }
+        if (request.type === ReplicaOpType.READ) {
+          this.d.applier.read(request, reply);
+          return reply;
+        }
+        const aheadMs = hlcPhysicalMs(request.hlc) - this.d.wallClock();
+        if (aheadMs > this.d.maxClockSkewMs) {
+          this.counters.clockSkewRefusals++;
+          reply.code = ErrorCode.CLOCK_SKEW;
+          reply.message = `version is ${Math.round(aheadMs)} ms ahead of this node's clock; the limit is ${this.d.maxClockSkewMs} (maxClockSkewMs)`;
+          return reply;
+        }
+        this.d.applier.apply(request, reply);
+        return reply;
+      }
+      case ReplicaOpType.COORDINATE: {
+        const op = request.operation;
+        if (op === undefined) {
+          reply.code = ErrorCode.INVALID_ARGUMENT;
+          reply.message = 'COORDINATE needs an operation';
+          return reply;
+        }
+        const started = performance.now();
+        const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : 5000;
+        this.d.coordinator
+          .execute(op, {
+            consistency: op.consistency || Consistency.CONSISTENCY_DEFAULT,
+            deadline: started + timeoutMs,
+          })
+          .then((result: Result) => {
+            reply.result = result;
+            async(reply);
+          });
+        return undefined;
+      }
+      default:
+        reply.code = ErrorCode.INVALID_ARGUMENT;
+        reply.message = `unknown replica request type ${request.type as number}`;
+        return reply;
+    }
+  }
+}
+
+function emptyReply(id: number): ReplicaReply {
+  return {
+    id,
+    code: ErrorCode.OK,
+    message: '',
+    hlc: 0,
+    node: 0,
+    tombstone: false,
+    value: EMPTY,
+    expiresAtMs: 0,
+    result: undefined,
+  };
+}
