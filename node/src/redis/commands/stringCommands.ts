@@ -213,6 +213,27 @@ function deltaArg(arg: string): number {
   return v;
 }
 
+/** SETEX / PSETEX: SET with an expire time in argv[2] and the value in argv[3]. */
+function setexCommand(unit: number, name: string) {
+  return (c: RedisConnection, argv: readonly string[]): void => {
+    const expiresAt = expireArg(argv[2]!, unit, false, name, Date.now());
+    c.server.executor.setEntry(c.db, argv[1]!, argv[3]!, expiresAt);
+    c.out.ok();
+  };
+}
+
+function setnx(c: RedisConnection, argv: readonly string[]): void {
+  const h = c.server.executor.setEntry(c.db, argv[1]!, argv[2]!, DEFAULT_EXPIRY, SetCondition.IF_ABSENT);
+  c.out.integer(h < 0 ? 0 : 1);
+}
+
+function getset(c: RedisConnection, argv: readonly string[]): void {
+  const ex = c.server.executor;
+  ex.setEntry(c.db, argv[1]!, argv[2]!, DEFAULT_EXPIRY, SetCondition.ALWAYS, true);
+  if (ex.savedLength < 0) c.out.null();
+  else c.out.bulkBytes(ex.savedValue, 0, ex.savedLength);
+}
+
 // ---------------------------------------------------------------------------
 // Remote forms (through the coordinator): the same argument checks, the same
 // replies, from wire Operations. Every expiry goes out absolute
@@ -310,6 +331,33 @@ function incrByRemote(c: RedisConnection, argv: readonly string[], delta: number
   return execute(c, op).then((r) => (out) => out.integer(check(r).number));
 }
 
+function setexRemote(unit: number, name: string) {
+  return (c: RedisConnection, argv: readonly string[]): Promise<ReplyWriter> => {
+    const expiresAt = expireArg(argv[2]!, unit, false, name, Date.now());
+    const op = keyOp(c, OpType.SET, argv);
+    op.value = argBytes(c, argv, 3);
+    op.expiresAtMs = expiresAt;
+    return execute(c, op).then((r) => (out) => {
+      check(r);
+      out.ok();
+    });
+  };
+}
+
+function setnxRemote(c: RedisConnection, argv: readonly string[]): Promise<ReplyWriter> {
+  const op = keyOp(c, OpType.SET, argv);
+  op.value = argBytes(c, argv, 2);
+  op.condition = SetCondition.IF_ABSENT;
+  return execute(c, op).then((r) => (out) => out.integer(check(r).applied ? 1 : 0));
+}
+
+function getsetRemote(c: RedisConnection, argv: readonly string[]): Promise<ReplyWriter> {
+  const op = keyOp(c, OpType.SET, argv);
+  op.value = argBytes(c, argv, 2);
+  op.returnPrevious = true;
+  return execute(c, op).then((r) => (out) => bulkOrNull(out, check(r).found, r.value));
+}
+
 const READ = ['read', 'string', 'fast'];
 const WRITE = ['write', 'string', 'fast'];
 
@@ -345,6 +393,67 @@ export const stringCommands: readonly CommandSpec[] = [
     remote: setRemote,
     handler: set,
     rawArgs: RAW_KEY_VALUE,
+  },
+  {
+    name: 'setnx',
+    arity: 3,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary: "Set the string value of a key only when the key doesn't exist.",
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    remote: setnxRemote,
+    handler: setnx,
+  },
+  {
+    name: 'setex',
+    arity: 4,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['write', 'string', 'slow'],
+    summary: 'Sets the string value and expiration time of a key. Creates the key if it does not exist.',
+    since: '2.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    remote: setexRemote(SECONDS, 'setex'),
+    handler: setexCommand(SECONDS, 'setex'),
+  },
+  {
+    name: 'psetex',
+    arity: 4,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['write', 'string', 'slow'],
+    summary:
+      'Sets both string value and expiration time in milliseconds of a key. The key is created if it does not exist.',
+    since: '2.6.0',
+    group: 'string',
+    complexity: 'O(1)',
+    remote: setexRemote(MILLISECONDS, 'psetex'),
+    handler: setexCommand(MILLISECONDS, 'psetex'),
+  },
+  {
+    name: 'getset',
+    arity: 3,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: WRITE,
+    summary: 'Returns the previous string value of a key after setting it to a new value.',
+    since: '1.0.0',
+    group: 'string',
+    complexity: 'O(1)',
+    remote: getsetRemote,
+    handler: getset,
   },
   {
     name: 'getdel',
