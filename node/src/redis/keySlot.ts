@@ -15,8 +15,8 @@ for (let i = 0; i < 256; i++) {
 const OPEN = 0x7b; // {
 const CLOSE = 0x7d; // }
 
-function crcOfBytes(b: Uint8Array, start: number, end: number): number {
-  let crc = 0;
+/** The CRC16 of b[start, end), continuing from `crc`. */
+function crcOfBytes(crc: number, b: Uint8Array, start: number, end: number): number {
   for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >>> 8) ^ b[i]!) & 0xff]!;
   return crc;
 }
@@ -28,19 +28,23 @@ function crcOfLatin1(s: string, start: number, end: number): number {
   return crc;
 }
 
-/** The slot of the key b[start, start + length). */
+/** The slot of the key b[start, start + length): one pass, the CRC runs until a `{` shows up. */
 export function slotOfRange(b: Uint8Array, start: number, length: number): number {
   const end = start + length;
-  for (let open = start; open < end; open++) {
-    if (b[open] !== OPEN) continue;
-    for (let close = open + 1; close < end; close++) {
-      if (b[close] !== CLOSE) continue;
-      if (close > open + 1) return crcOfBytes(b, open + 1, close) & 0x3fff;
-      break;
+  let crc = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c === OPEN) {
+      for (let close = i + 1; close < end; close++) {
+        if (b[close] !== CLOSE) continue;
+        if (close > i + 1) return crcOfBytes(0, b, i + 1, close) & 0x3fff;
+        break;
+      }
+      return crcOfBytes(crc, b, i, end) & 0x3fff; // no tag: the whole key
     }
-    break;
+    crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >>> 8) ^ c) & 0xff]!;
   }
-  return crcOfBytes(b, start, end) & 0x3fff;
+  return crc & 0x3fff;
 }
 
 /** The slot of a key held as a latin1 string (one char per byte, as the parser makes them). */
