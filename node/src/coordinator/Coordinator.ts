@@ -486,7 +486,7 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     return this.d.marks.open(hlc);
   }
 
-  applyLocal(store: ArenaStore, w: VersionedWrite): void {
+  applyLocal(store: ArenaStore, w: VersionedWrite): boolean {
     try {
       store.applyAt(
         w.key,
@@ -500,8 +500,10 @@ export class Coordinator implements OperationCoordinator, RoundHost {
         w.node,
         w.tombstone,
       );
+      return true;
     } catch {
-      // Out of memory for the repair: this copy stays stale; the level counts it missing.
+      // Out of memory or over a limit: this copy stays stale; the level counts it missing.
+      return false;
     }
   }
 

@@ -21,6 +21,8 @@ export interface Hint {
   tombstone: boolean;
   /** When the hint was queued (ms, monotonic). */
   queuedAt: number;
+  /** Queue order, set by HintQueues.add. */
+  seq?: number;
   /** Called once: delivered (true) or given up on (false: expired or dropped). */
   done: (delivered: boolean) => void;
 }
@@ -43,7 +45,11 @@ export type HintSender = (target: string, hint: Hint, done: (ok: boolean) => voi
  */
 export class HintQueues {
   readonly counters: HintCounters = { queued: 0, replayed: 0, expired: 0, dropped: 0 };
-  private readonly queues = new Map<string, { hints: Hint[]; bytes: number; inFlight: number }>();
+  private readonly queues = new Map<
+    string,
+    { hints: (Hint & { seq: number })[]; bytes: number; inFlight: number }
+  >();
+  private nextSeq = 0;
 
   constructor(
     private readonly o: HintOptions,
@@ -61,7 +67,8 @@ export class HintQueues {
       hint.done(false);
       return;
     }
-    q.hints.push(hint);
+    hint.seq = this.nextSeq++;
+    q.hints.push(hint as Hint & { seq: number });
     q.bytes += bytes;
     this.counters.queued++;
   }
@@ -95,7 +102,10 @@ export class HintQueues {
         continue;
       }
       if (!canReplay(target)) continue;
-      while (q.inFlight < this.o.replayBatch && q.hints.length > 0) {
+      // One failure ends this target's replay until the next tick (a send that
+      // fails at once would otherwise be retried in a tight loop).
+      let failed = false;
+      while (!failed && q.inFlight < this.o.replayBatch && q.hints.length > 0) {
         const h = q.hints.shift()!;
         q.bytes -= h.key.length + h.value.length;
         q.inFlight++;
@@ -108,8 +118,11 @@ export class HintQueues {
             this.counters.expired++;
             h.done(false);
           } else {
-            // Not delivered: back to the front, tried again on a later tick.
-            q.hints.unshift(h);
+            // Not delivered: back in its place (queue order is age order), tried on a later tick.
+            failed = true;
+            let at = 0;
+            while (at < q.hints.length && q.hints[at]!.seq < h.seq) at++;
+            q.hints.splice(at, 0, h);
             q.bytes += h.key.length + h.value.length;
           }
         });

@@ -166,8 +166,7 @@ export class ReadRound {
     };
     const id = this.replicas[i]!;
     if (id === this.host.selfId) {
-      this.host.applyLocal(this.store, write);
-      this.holdsNewest[i] = 1;
+      if (this.host.applyLocal(this.store, write)) this.holdsNewest[i] = 1;
       return;
     }
     const request = emptyRequest();

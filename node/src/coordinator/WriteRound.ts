@@ -28,6 +28,8 @@ export class WriteRound {
   private answered = false;
   private finished = false;
   private restamps = 0;
+  /** Whether this node's store holds the current version (false when a re-stamp could not apply locally). */
+  private localHeld = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = performance.now();
 
@@ -58,7 +60,8 @@ export class WriteRound {
     for (let i = 0; i < this.replicas.length; i++) {
       const id = this.replicas[i]!;
       if (id === this.host.selfId) {
-        this.state[i] = ACKED; // applied locally before the round (or by the re-stamp)
+        // Applied locally before the round (or by the re-stamp, which may have failed).
+        this.state[i] = this.localHeld ? ACKED : MISSING;
         continue;
       }
       if (!this.host.reachable(id)) {
@@ -89,6 +92,14 @@ export class WriteRound {
       this.host.stats.observeAck((performance.now() - this.startedAt) / 1000);
       const order = compareHeld(reply.hlc, reply.node, w.hlc, w.node);
       if (order > 0) {
+        if (this.answered) {
+          // Already acknowledged: the newer version there belongs to a write that
+          // came later (or concurrently); re-stamping now would overwrite it with
+          // this older write. The replica holds something newer: nothing to hint.
+          this.state[i] = ACKED;
+          this.check();
+          return;
+        }
         // The replica holds something newer than what we now send: re-stamp above it.
         this.restamp(reply.hlc);
         return;
@@ -114,7 +125,7 @@ export class WriteRound {
     w.hlc = this.host.clock.observe(seen);
     w.node = this.host.clock.nodeTag;
     this.tokens.push(this.host.openToken(w.hlc));
-    if (this.replicas.includes(this.host.selfId)) this.host.applyLocal(this.store, w);
+    this.localHeld = !this.replicas.includes(this.host.selfId) || this.host.applyLocal(this.store, w);
     this.sendAll();
   }
 

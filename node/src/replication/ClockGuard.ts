@@ -34,13 +34,14 @@ class OffsetWindow {
     }
   }
 
-  estimate(now: number): number {
+  /** The offset estimate, or undefined with no sample in the window (no evidence either way). */
+  estimate(now: number): number | undefined {
     const bucket = Math.floor(now / BUCKET_MS);
     let best = -Infinity;
     for (let i = 0; i < BUCKETS; i++) {
       if (bucket - this.stamps[i]! < BUCKETS && this.maxima[i]! > best) best = this.maxima[i]!;
     }
-    return best === -Infinity ? 0 : best;
+    return best === -Infinity ? undefined : best;
   }
 }
 
@@ -70,8 +71,13 @@ export class ClockGuard {
     if (window === undefined) this.offsets.set(peerId, (window = new OffsetWindow()));
     const now = this.monotonic();
     window.add(peerWallMs - localWallMs, now);
+    this.reassess();
+  }
+
+  private reassess(): void {
+    const now = this.monotonic();
     let max = 0;
-    for (const w of this.offsets.values()) max = Math.max(max, Math.abs(w.estimate(now)));
+    for (const w of this.offsets.values()) max = Math.max(max, Math.abs(w.estimate(now) ?? 0));
     this.maxAbsOffsetMs = max;
     const median = this.medianOffsetMs();
     const out = Math.abs(median) > this.maxClockSkewMs;
@@ -81,14 +87,23 @@ export class ClockGuard {
     }
   }
 
+  /** A peer left the view: its offset no longer counts. */
   forget(peerId: string): void {
-    this.offsets.delete(peerId);
+    if (this.offsets.delete(peerId)) this.reassess();
+  }
+
+  /** Peers with an offset on record. */
+  peers(): string[] {
+    return [...this.offsets.keys()];
   }
 
   /** Median of peers' clock minus ours, ms (0 with no peers). */
   medianOffsetMs(): number {
     const now = this.monotonic();
-    const values = [...this.offsets.values()].map((w) => w.estimate(now)).sort((a, b) => a - b);
+    const values = [...this.offsets.values()]
+      .map((w) => w.estimate(now))
+      .filter((v): v is number => v !== undefined)
+      .sort((a, b) => a - b);
     if (values.length === 0) return 0;
     const mid = values.length >> 1;
     return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;

@@ -177,7 +177,11 @@ export class Replication {
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     });
     this.server.addService(ReplicaService.definition(), this.service.handlers());
-    this.sets.onEpoch(() => this.peers.retain(new Set(this.sets.peers())));
+    this.sets.onEpoch(() => {
+      const members = new Set(this.sets.peers());
+      this.peers.retain(members);
+      for (const id of this.clockGuard.peers()) if (!members.has(id)) this.clockGuard.forget(id);
+    });
     // A factor above the member count is capped there; say so whenever the cap changes.
     const caps = new Map<string, number>();
     this.sets.onEpoch((epoch) => {

@@ -67,7 +67,7 @@ export class FakeRoundHost implements RoundHost {
   }
 
   /** As the Coordinator's: a store error (out of memory, too large) leaves the local copy stale. */
-  applyLocal(store: ArenaStore, w: VersionedWrite): void {
+  applyLocal(store: ArenaStore, w: VersionedWrite): boolean {
     this.appliedLocally.push({ ...w });
     try {
       store.applyAt(
@@ -82,8 +82,10 @@ export class FakeRoundHost implements RoundHost {
         w.node,
         w.tombstone,
       );
+      return true;
     } catch (e) {
       this.localApplyErrors.push(e);
+      return false;
     }
   }
 
