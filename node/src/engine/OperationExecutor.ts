@@ -58,15 +58,6 @@ function emptyResult(id: number): Result {
   };
 }
 
-/**
- * Whether the store keeps versions for copies on several nodes (a replicated
- * cache), read without depending on the property's type (it lands with the
- * replicated store).
- */
-function isReplicated(store: ArenaStore): boolean {
-  return (store as unknown as { replicated?: boolean }).replicated === true;
-}
-
 function versionOf(store: ArenaStore, h: number): Version {
   const hlc = store.hlcOf(h);
   return { physicalMs: hlcPhysicalMs(hlc), logical: hlcLogical(hlc), node: store.nodeOf(h) };
@@ -683,7 +674,7 @@ export class OperationExecutor {
   private touch(store: ArenaStore, op: Operation, result: Result): void {
     const key = this.key(op.key);
     const condition = op.expireCondition;
-    const versioned = isReplicated(store);
+    const versioned = store.replicated; // a replicated cache: a changed expiry is a new version
     if (
       op.expiresAtMs === 0 &&
       condition === ExpireCondition.EXPIRE_ALWAYS &&

@@ -650,6 +650,41 @@ describe('OperationExecutor wire ops for the Redis door', () => {
     expect(ex.execute(op({ type: OpType.TOUCH, key: b('x'), ttlMs: -7 })).code).toBe(ErrorCode.INVALID_TTL);
   });
 
+  it('in a replicated cache a TOUCH that changes the expiry writes a new version (so it replicates)', () => {
+    let now = 1_000_000;
+    const clock = () => now;
+    const caches = new CacheRegistry(
+      [{ name: 'default', ...DEFAULT_CACHE_OPTIONS, replicationFactor: 3 }],
+      MAX_KEY_BYTES,
+      new HybridLogicalClock(7, clock),
+      clock,
+      { tombstoneGraceMs: 60_000, settled: () => false },
+    );
+    const ex = new OperationExecutor(caches, new OperationStats(caches.names), MAX_KEY_BYTES, clock);
+    const store = caches.stores[0]!;
+    expect(store.replicated).toBe(true);
+    const set = ex.execute(op({ type: OpType.SET, key: b('k'), value: b('v'), ttlMs: 5000 }));
+    now += 10;
+    const persist = ex.execute(
+      op({ type: OpType.TOUCH, key: b('k'), ttlMs: -1, expireCondition: ExpireCondition.EXPIRE_IF_SET }),
+    );
+    expect(persist).toMatchObject({ found: true, applied: true });
+    expect(persist.version).toBeDefined();
+    expect(persist.version).not.toEqual(set.version);
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(0);
+    expect(text(ex.execute(op({ type: OpType.GET, key: b('k') })))).toBe('v');
+    now += 10;
+    const plain = ex.execute(op({ type: OpType.TOUCH, key: b('k'), ttlMs: 8000 }));
+    expect(plain).toMatchObject({ found: true, applied: true });
+    expect(plain.version).not.toEqual(persist.version);
+    expect(store.expiresAtOf(store.peek(b('k')))).toBe(now + 8000);
+    // Nothing changes, nothing is written: the version stays.
+    const noop = ex.execute(
+      op({ type: OpType.TOUCH, key: b('k'), ttlMs: -1, expireCondition: ExpireCondition.EXPIRE_IF_NONE }),
+    );
+    expect(noop).toMatchObject({ found: true, applied: false, version: undefined });
+  });
+
   it('records the op types in OperationStats (APPEND as its own type)', () => {
     const { ex, stats } = setup();
     ex.execute(op({ type: OpType.APPEND, key: b('k'), value: b('v') }));
