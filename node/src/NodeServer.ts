@@ -12,6 +12,7 @@ import { membershipMetrics } from './membership/membershipMetrics.js';
 import { NodeMembership, timingsOf } from './membership/NodeMembership.js';
 import { createNodeMetrics } from './metrics/NodeMetrics.js';
 import { placementPayload } from './placement/placementPayload.js';
+import { writerTagsOf } from './placement/writerTags.js';
 import { RedisServer } from './redis/RedisServer.js';
 import { Replication } from './replication/Replication.js';
 import { replicationMetrics } from './replication/replicationMetrics.js';
@@ -41,6 +42,7 @@ export class NodeServer {
   readonly redis: RedisServer;
   readonly cluster: NodeMembership;
   readonly replication: Replication;
+  private readonly clock: HybridLogicalClock;
   private readonly grpcServer: grpc.Server;
   private readonly service: CacheGrpcService;
   private readonly admin: FastifyInstance;
@@ -56,7 +58,9 @@ export class NodeServer {
     // Tests give a node a clock offset to play a machine whose clock is off.
     const offset = options.testClockOffsetMs;
     const wallClock = offset === 0 ? Date.now : () => Date.now() + offset;
+    // Until the first committed view hands out a writer tag, versions carry a hash of the id.
     const clock = new HybridLogicalClock(nodeTagOf(options.id), wallClock);
+    this.clock = clock;
     const settled = new SettledTable((w) => {
       this.caches.get(w.cache)?.pin(w.key, 0, w.key.length, w.hlc, w.node);
     });
@@ -211,6 +215,14 @@ export class NodeServer {
     const refresh = () => this.topology.apply(membership.view, (id) => membership.detector.get(id));
     membership.onView(refresh);
     membership.onLiveness(refresh);
+    // Versions carry the writer tag the view gave this member.
+    membership.onView((view) => {
+      const tag = writerTagsOf(view.payload).tags[this.options.id];
+      if (tag !== undefined && tag !== this.clock.nodeTag) {
+        this.log.info({ writerTag: tag, epoch: view.epoch }, 'writer tag from the committed view');
+        this.clock.nodeTag = tag;
+      }
+    });
     membership.onLiveness((record) => {
       if (record.state === 'alive') this.replication.memberAlive(record.id);
     });

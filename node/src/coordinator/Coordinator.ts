@@ -161,6 +161,12 @@ export class Coordinator implements OperationCoordinator, RoundHost {
   }
 
   execute(op: Operation, options: ExecuteOptions): Promise<Result> {
+    if (performance.now() >= options.deadline) {
+      // Its caller has given up (it waited in a queue or on a forwarding hop): never apply it.
+      return Promise.resolve(
+        result(op.id, ErrorCode.TIMEOUT, 'deadline passed before the operation ran; nothing was applied'),
+      );
+    }
     const cache = this.d.caches.indexOf(op.cache === '' ? DEFAULT_CACHE_NAME : op.cache);
     if (cache < 0) return Promise.resolve(this.d.executor.execute(op)); // UNKNOWN_CACHE, with its message
     const level = levelOf(options.consistency, this.defaults[cache]!);

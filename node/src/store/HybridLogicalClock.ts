@@ -43,7 +43,8 @@ export class HybridLogicalClock {
   private last = 0;
 
   constructor(
-    readonly nodeTag: number,
+    /** The writer tag stamped on versions: set from the committed view once the node is a member. */
+    public nodeTag: number,
     private readonly wallClock: () => number = Date.now,
   ) {}
 
