@@ -1,9 +1,12 @@
 // End-to-end: cluster membership with real meshcache-node processes on loopback.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MemberState, type Topology } from '@meshcache/proto';
 import { Cluster, FAST_REMOVAL_ARGS, getJson, postJson } from '../src/Cluster.js';
+import { ClusterNetwork } from '../src/ClusterNetwork.js';
 import { NodeProcess } from '../src/NodeProcess.js';
 import { RawCacheClient } from '../src/RawCacheClient.js';
 import { waitFor } from '../src/waitFor.js';
@@ -179,21 +182,32 @@ describe('cluster membership (5 real nodes, one seed)', () => {
   }, 60_000);
 });
 
-/** Ports free for both UDP and TCP right now (the gossip port needs both). */
+/**
+ * Ports free for both UDP and TCP right now (the gossip port needs both),
+ * below the ephemeral range: a port inside it could be taken between this
+ * check and the node's bind by any outgoing connection's local port.
+ */
 async function freeGossipPorts(n: number): Promise<number[]> {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
   const ports: number[] = [];
   while (ports.length < n) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (ports.includes(port)) continue;
     const udp = createSocket('udp4');
-    const port = await new Promise<number>((r) => udp.bind(0, '127.0.0.1', () => r(udp.address().port)));
-    const { createServer } = await import('node:net');
-    const tcp = createServer();
-    const ok = await new Promise<boolean>((r) => {
-      tcp.once('error', () => r(false));
-      tcp.listen(port, '127.0.0.1', () => r(true));
+    const udpOk = await new Promise<boolean>((r) => {
+      udp.once('error', () => r(false));
+      udp.bind(port, '127.0.0.1', () => r(true));
     });
-    if (ok) await new Promise<void>((r) => tcp.close(() => r()));
-    await new Promise<void>((r) => udp.close(() => r()));
-    if (ok && !ports.includes(port)) ports.push(port);
+    const tcp = createServer();
+    const ok =
+      udpOk &&
+      (await new Promise<boolean>((r) => {
+        tcp.once('error', () => r(false));
+        tcp.listen(port, '127.0.0.1', () => r(true));
+      }));
+    if (tcp.listening) await new Promise<void>((r) => tcp.close(() => r()));
+    udp.close();
+    if (ok) ports.push(port);
   }
   return ports;
 }
@@ -225,4 +239,86 @@ describe('forming a fresh cluster from a shared seed list', () => {
       await c.stopAll();
     }
   }, 60_000);
+});
+
+/**
+ * Run inside a network namespace: narrows its ephemeral range to [lo, hi] and
+ * holds all but `free` of those ports as the local ports of established
+ * outgoing TCP connections (to a listener just below the range), then prints
+ * the held ports as JSON and stays until its stdin closes.
+ */
+const HOLD_EPHEMERAL_PORTS = `
+const fs = require('node:fs');
+const net = require('node:net');
+const [lo, hi, free] = JSON.parse(process.argv[1]);
+fs.writeFileSync('/proc/sys/net/ipv4/ip_local_port_range', lo + ' ' + hi);
+const held = [];
+const server = net.createServer((s) => s.on('error', () => undefined));
+server.listen(lo - 1, '127.0.0.1', async () => {
+  const want = hi - lo + 1 - free;
+  while (held.length < want) {
+    const batch = Array.from({ length: Math.min(200, want - held.length) }, () =>
+      new Promise((resolve, reject) => {
+        const c = net.connect(lo - 1, '127.0.0.1', () => resolve(c));
+        c.once('error', reject);
+      }),
+    );
+    held.push(...(await Promise.all(batch)));
+  }
+  console.log(JSON.stringify(held.map((c) => c.localPort)));
+});
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+describe('gossip port (UDP and TCP on one number) on port 0', () => {
+  // Namespaces need root; the range and the connections then stay out of every other process's way.
+  const netns = ClusterNetwork.available();
+
+  (netns ? it : it.skip)(
+    'binds at every (re)start while outgoing TCP connections hold all but a few ports of the ephemeral range',
+    async () => {
+      const ns = `mcgp${process.pid % 10000}${Math.random().toString(36).slice(2, 6)}`;
+      const [lo, hi, free] = [40000, 40999, 5];
+      const run = (...args: string[]) => {
+        const res = spawnSync('ip', args, { encoding: 'utf8' });
+        if (res.status !== 0) throw new Error(`ip ${args.join(' ')}: ${res.stderr}`);
+      };
+      run('netns', 'add', ns);
+      let holder: ChildProcess | undefined;
+      let node: NodeProcess | undefined;
+      try {
+        run('-n', ns, 'link', 'set', 'lo', 'up');
+        const h = spawn(
+          'ip',
+          ['netns', 'exec', ns, process.execPath, '-e', HOLD_EPHEMERAL_PORTS, JSON.stringify([lo, hi, free])],
+          { stdio: ['pipe', 'pipe', 'inherit'] },
+        );
+        holder = h;
+        const held = await new Promise<Set<number>>((resolve, reject) => {
+          let out = '';
+          h.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+            out += chunk;
+            if (out.includes('\n')) resolve(new Set(JSON.parse(out) as number[]));
+          });
+          h.once('exit', (code) => reject(new Error(`port holder exited with ${code}`)));
+        });
+        expect(held.size).toBe(hi - lo + 1 - free);
+        // The node's gRPC, admin and Redis listeners take three of the free ports, leaving two for
+        // gossip. A UDP-first pick (any of the 1000 ports) finds a TCP-free twin 2 times in 1000.
+        for (let start = 0; start < 4; start++) {
+          node = await NodeProcess.start({ id: `gp${process.pid}`, prefix: ['ip', 'netns', 'exec', ns] });
+          expect(node.gossipPort).toBeGreaterThanOrEqual(lo);
+          expect(node.gossipPort).toBeLessThanOrEqual(hi);
+          expect(held.has(node.gossipPort)).toBe(false);
+          await node.stop('SIGKILL');
+          node = undefined;
+        }
+      } finally {
+        await node?.stop('SIGKILL');
+        holder?.kill('SIGKILL');
+        spawnSync('ip', ['netns', 'del', ns]);
+      }
+    },
+    60_000,
+  );
 });

@@ -29,6 +29,12 @@ export interface GossipTransportEvents {
 }
 
 const MAX_OPEN_STREAMS = 256;
+/** Port-0 binds tried before giving up; each fails only if a UDP socket holds the twin of a free TCP port. */
+const MAX_BIND_ATTEMPTS = 16;
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
 
 function splitAddress(addr: string): { host: string; port: number } | undefined {
   const i = addr.lastIndexOf(':');
@@ -63,41 +69,98 @@ export class GossipTransport implements Transport<GossipMessage, StreamMessage> 
     private readonly random: () => number = () => 0.5,
   ) {}
 
+  /**
+   * Binds the gossip port: a TCP listener and a UDP socket on the same number.
+   *
+   * With port 0 the TCP listener is bound first, on a port the kernel picks,
+   * and UDP then takes the same number. Not the other way round: the kernel
+   * picks a free UDP port at random without looking at TCP, while every
+   * outgoing TCP connection in this network namespace (this node's, its
+   * peers', any process's) holds a port of the same ephemeral range as its
+   * local port, established or in TIME_WAIT after it closed. A listener on
+   * that port conflicts with it even with SO_REUSEADDR (connect() does not set
+   * it), so a UDP-first pick fails as often as the range is busy with
+   * connections, on every retry alike. A TCP listen on port 0 gets a port no
+   * TCP socket holds whenever the range has one, and its UDP twin is rarely
+   * taken (few UDP sockets exist); on that collision the next attempt gets
+   * another TCP port (the refused ones stay bound until the end, so the kernel
+   * cannot hand one back).
+   */
   async bind(): Promise<number> {
-    const type = net.isIPv6(this.options.bindHost) ? 'udp6' : 'udp4';
-    for (let attempt = 0; ; attempt++) {
-      const udp = dgram.createSocket({ type, reuseAddr: false });
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(this.options.port, this.options.bindHost, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
-      const port = udp.address().port;
-      const tcp = net.createServer((socket) => this.accept(socket));
+    const { bindHost, port: wanted } = this.options;
+    if (wanted !== 0) {
+      const tcp = await this.listenTcp(wanted);
       try {
-        await new Promise<void>((resolve, reject) => {
-          tcp.once('error', reject);
-          tcp.listen(port, this.options.bindHost, () => {
-            tcp.off('error', reject);
-            resolve();
-          });
-        });
+        this.adopt(tcp, await this.bindUdp(wanted), wanted);
       } catch (err) {
-        udp.close();
-        // A free UDP port whose TCP twin is taken: only retry when we chose the port.
-        if (this.options.port === 0 && attempt < 10) continue;
+        await closeServer(tcp);
         throw err;
       }
-      udp.on('message', (buf, rinfo) => this.onPacket(buf, `${rinfo.address}:${rinfo.port}`));
-      udp.on('error', () => undefined);
-      tcp.on('error', () => undefined);
-      this.udp = udp;
-      this.tcp = tcp;
-      this.port = port;
-      return port;
+      return wanted;
     }
+    const taken: net.Server[] = [];
+    try {
+      for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
+        const tcp = await this.listenTcp(0);
+        const port = (tcp.address() as net.AddressInfo).port;
+        let udp: dgram.Socket;
+        try {
+          udp = await this.bindUdp(port);
+        } catch (err) {
+          taken.push(tcp);
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+          throw err;
+        }
+        this.adopt(tcp, udp, port);
+        return port;
+      }
+      const ports = taken.map((s) => (s.address() as net.AddressInfo).port);
+      throw new Error(
+        `no free gossip port on ${bindHost}: the UDP twin of each of ${MAX_BIND_ATTEMPTS} TCP ports the ` +
+          `kernel picked was in use (last ${ports.at(-1)}; tried ${ports.join(', ')})`,
+      );
+    } finally {
+      // The listening sockets close at once; nothing waits for a stray connection to them.
+      for (const s of taken) s.close();
+    }
+  }
+
+  private listenTcp(port: number): Promise<net.Server> {
+    const tcp = net.createServer((socket) => this.accept(socket));
+    return new Promise((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, this.options.bindHost, () => {
+        tcp.off('error', reject);
+        resolve(tcp);
+      });
+    });
+  }
+
+  private bindUdp(port: number): Promise<dgram.Socket> {
+    const udp = dgram.createSocket({
+      type: net.isIPv6(this.options.bindHost) ? 'udp6' : 'udp4',
+      reuseAddr: false,
+    });
+    return new Promise((resolve, reject) => {
+      const failed = (err: Error) => {
+        udp.close();
+        reject(err);
+      };
+      udp.once('error', failed);
+      udp.bind(port, this.options.bindHost, () => {
+        udp.off('error', failed);
+        resolve(udp);
+      });
+    });
+  }
+
+  private adopt(tcp: net.Server, udp: dgram.Socket, port: number): void {
+    udp.on('message', (buf, rinfo) => this.onPacket(buf, `${rinfo.address}:${rinfo.port}`));
+    udp.on('error', () => undefined);
+    tcp.on('error', () => undefined);
+    this.udp = udp;
+    this.tcp = tcp;
+    this.port = port;
   }
 
   private isBlocked(addr: string): boolean {

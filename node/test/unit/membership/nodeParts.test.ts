@@ -1,6 +1,8 @@
 // The node-side parts of membership: seeds, the real UDP/TCP transport, the topology it feeds.
 import { describe, expect, it } from '@jest/globals';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { MemberState } from '@meshcache/proto';
 import { ClusterTopology } from '../../../src/cluster/ClusterTopology.js';
 import { evenSlotRanges, rangesOfPayload } from '../../../src/cluster/evenSlotRanges.js';
@@ -133,6 +135,47 @@ describe('GossipTransport (loopback)', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('on a fixed port whose UDP twin is taken, fails naming the port and lets go of the TCP listener', async () => {
+    // A port below the ephemeral range, so no outgoing connection takes its TCP twin meanwhile.
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const listen = (port: number) => {
+      const tcp = createServer();
+      return new Promise<Server>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => resolve(tcp));
+      });
+    };
+    let udp: Socket | undefined;
+    let port = 0;
+    while (!udp) {
+      port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+      const s = createSocket('udp4');
+      const bound = await new Promise<boolean>((r) => {
+        s.once('error', () => r(false));
+        s.bind(port, '127.0.0.1', () => r(true));
+      });
+      const probe = bound ? await listen(port).catch(() => undefined) : undefined;
+      if (probe) {
+        await new Promise<void>((r) => probe.close(() => r()));
+        udp = s;
+      } else {
+        s.close();
+      }
+    }
+    try {
+      const events = { packet: () => undefined, stream: () => undefined, malformed: () => undefined };
+      const t = new GossipTransport(
+        { bindHost: '127.0.0.1', port, maxPacketBytes: 1400, maxStreamBytes: 1 << 20 },
+        events,
+      );
+      await expect(t.bind()).rejects.toMatchObject({ code: 'EADDRINUSE', port });
+      const tcp = await listen(port);
+      await new Promise<void>((r) => tcp.close(() => r()));
+    } finally {
+      udp.close();
     }
   });
 });
