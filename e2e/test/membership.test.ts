@@ -26,11 +26,20 @@ function logTime(node: NodeProcess, match: (entry: Record<string, unknown>) => b
   return undefined;
 }
 
+/**
+ * How long a DEAD member stays in the view. The restart test needs the killed
+ * node's successor started and heard from within it, and a node's start takes
+ * seconds on a busy machine (over 4 s, seen under load on 2 cores).
+ */
+const REMOVE_AFTER_MS = 12_000;
+
 describe('cluster membership (5 real nodes, one seed)', () => {
   let c: Cluster;
 
   beforeAll(async () => {
-    c = await Cluster.start(5, { args: [...FAST_REMOVAL_ARGS, '--remove-after-ms', '4000'] });
+    c = await Cluster.start(5, {
+      args: [...FAST_REMOVAL_ARGS, '--remove-after-ms', String(REMOVE_AFTER_MS)],
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -87,7 +96,11 @@ describe('cluster membership (5 real nodes, one seed)', () => {
     // DEAD is liveness, not membership: the view still holds it.
     const views = await Promise.all(others.map((o) => c.view(o)));
     for (const v of views) expect(ids(v)).toContain(victim.id);
-    const after = await c.waitForAgreement(others, (x) => !ids(x).includes(victim.id));
+    const after = await c.waitForAgreement(
+      others,
+      (x) => !ids(x).includes(victim.id),
+      REMOVE_AFTER_MS + 20_000,
+    );
     expect(after.epoch).toBeGreaterThan(before.epoch);
     expect(after.removed).toEqual([{ id: victim.id, reason: 'dead' }]);
     // The decider removed it no earlier than removeAfterMs after it marked it DEAD.
@@ -97,7 +110,7 @@ describe('cluster membership (5 real nodes, one seed)', () => {
       (e) => e['msg'] === 'member state' && e['member'] === victim.id && e['state'] === 'dead',
     )!;
     const committedAt = logTime(decider, (e) => e['msg'] === 'view committed' && e['epoch'] === after.epoch)!;
-    expect(committedAt - deadAt).toBeGreaterThanOrEqual(4000);
+    expect(committedAt - deadAt).toBeGreaterThanOrEqual(REMOVE_AFTER_MS);
     await waitFor(() => pushed.some((t) => t.epoch === after.epoch), { what: 'the new view pushed' });
     watch.cancel();
     const deadPush = pushed.find(
@@ -108,7 +121,7 @@ describe('cluster membership (5 real nodes, one seed)', () => {
     // Every reply carries the epoch the node holds.
     expect((await client.ping()).epoch).toBe(after.epoch);
     client.close();
-  }, 60_000);
+  }, 90_000);
 
   it('brings a node restarted with the same id back ALIVE with a higher incarnation, in its old place', async () => {
     const before = await c.waitForAgreement(c.running());
