@@ -49,7 +49,7 @@
  * HANDLES. get, peek and set return a handle (a non-negative number; -1 is a
  * miss): the item's position in the log. A handle is valid until the next
  * MUTATION of the same store: set, setExpiry, delete, activeExpireCycle,
- * clear, and get() under LRU (an LRU hit re-appends the item, which may
+ * clear, applyAt, and get() under LRU (an LRU hit re-appends the item, which may
  * reclaim a segment; under S3-FIFO a get only bumps a counter). Read what you
  * need (copyValue, valueBuffer, hlcOf ...) before the next mutating call.
  * Deletes and expiry never move or overwrite bytes, so a handle taken just
@@ -59,11 +59,64 @@
  *
  * ALLOCATION: get, peek, delete and their *At forms allocate nothing of
  * their own; set allocates one short-lived view to copy a value that is part
- * of a larger array (cheaper than Buffer.prototype.copy), setLatin1At none. The clocks may: V8's Date.now() returns a fresh heap number
+ * of a larger array (cheaper than Buffer.prototype.copy), setLatin1At none,
+ * applyAt the same as set (and two views to compare values on an equal
+ * version). The clocks may: V8's Date.now() returns a fresh heap number
  * (16 B, measured), and the store calls now() on reads of items that have a
  * TTL, and the HLC reads its wall clock on every set. Pass clocks based on
  * performance.timeOrigin + performance.now() (which V8 inlines without
  * allocating) to avoid even that.
+ *
+ * REPLICATED MODE (StoreOptions.replication; a cache whose keys have copies
+ * on several nodes). Replicas agree by last writer wins on the version each
+ * item carries (compareVersions: hlc, then the writer's node tag). The
+ * danger is an OLDER copy coming back after the newer version left this
+ * store: a delete, an expiry or an eviction that forgot the version would let
+ * a stale replica's copy (a late write, a repair, a hint) win and resurrect
+ * an old value. So in a replicated cache a key that leaves keeps its version
+ * as a TOMBSTONE: an item flagged FLAG_TOMBSTONE with the key, the version
+ * and no value.
+ * - Tombstones are misses for get, peek, entries and size, and visible to
+ *   versionAt (isTombstone), allItems and applyAt. A delete turns the item
+ *   into a tombstone in place, with a new version from the clock (a key the
+ *   store does not hold gets a new tombstone); an expired item becomes a
+ *   tombstone of its own version, wherever the expiry is noticed (a read,
+ *   active expiry, reclaim, compaction); an item reclaim evicts leaves an
+ *   EVICTION MARKER, a tombstone of its version created now. Each is dropped
+ *   outright instead when its version is settled (see below), as a
+ *   single-copy cache would.
+ * - Tombstones count toward the budget and are never evicted: a reclaim
+ *   copies them forward (header and key only, so never more than the item
+ *   they replace) unless purgeable: past tombstoneGraceMs since written
+ *   (their expiresAt holds that time, and they are in the TTL array, so
+ *   active expiry samples them too), settled, and not pinned. Then they are
+ *   dropped (stats.tombstonesPurged).
+ * - SETTLED: options.replication.settled(hlc, node), asked of the node, which
+ *   knows from its replicas' watermarks whether all of them hold that version
+ *   or newer; only then can no older copy come back. A version pinned with
+ *   pin() is never settled.
+ * - applyAt is the replica path: it applies a copy only if its version is
+ *   newer than what the store holds for the key (live, tombstone or expired),
+ *   with deterministic ties, and never mints a version; set and delete mint
+ *   one from the clock and replace whatever is there.
+ * - A write checks the budget against the tombstones that must stay (at
+ *   their smallest, with packing losses) before changing anything; when only
+ *   tombstones are left to give way it throws OUT_OF_MEMORY. (If room runs
+ *   out only while being made, as unsettled items evicted into markers fill
+ *   it, the write fails the same way after those evictions.) Reclaims that
+ *   free nothing are counted per queue, so making room ends. The item a
+ *   write replaces stays until the new one is in place, so a failed write
+ *   never leaves the key without its version.
+ * - A tombstone has no value: test isTombstone before reading one. One made
+ *   in place (delete, expiry) still reads its last value until a reclaim or
+ *   compaction copies it (valueLength 0 from then on), which is what lets a
+ *   handle taken before a delete read the removed value (GETDEL).
+ * - Costs: a replicated cache keeps TTL-array room for every key (a
+ *   conversion to a tombstone never allocates), and a tombstone takes its
+ *   32-byte header and its key, rounded up to 8 bytes. A single-copy cache
+ *   takes none of these paths: one predictable branch at the entry of set,
+ *   delete, reclaim and active expiry, and the tombstone bit tested only for
+ *   items with a TTL.
  *
  * Single-threaded and synchronous; assumes a little-endian machine (x64, arm64).
  */
