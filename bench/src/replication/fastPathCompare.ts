@@ -8,11 +8,16 @@
  * (/tmp/mc-before), gives it a node_modules of links into this checkout's
  * (its dependencies are a subset of today's; its own workspaces link to its
  * own folders), builds it with `tsc -b tsconfig.build.json`, then, round by
- * round with the order rotating, for each variant:
- *   - `npm run bench` as it is in that tree: bench/dist/clientBench.js (one
- *     node, `meshcache bench`, 64 in flight, 90:10 get:set, 100-byte values);
- *   - the meshcache side of `bench:redis`: that tree's node alone, driven by
- *     redis-benchmark -c 50 -n N -d 100 -t set,get at -P 1 and -P 16.
+ * round with the order rotating, for each variant starts that tree's node
+ * alone on loopback (as `npm run bench` and `bench:redis` do) and runs
+ *   - `npm run bench`'s load: that tree's `meshcache bench` CLI with
+ *     clientBench's defaults (64 in flight, 90:10 get:set, 100-byte values);
+ *   - the meshcache side of `bench:redis`: redis-benchmark -c 50 -n N -d 100
+ *     at -P 1 and -P 16, SET then GET (one run per test).
+ * Besides ops/s and latencies it reports the node's CPU time per operation
+ * (user + system from /proc over each run, divided by the operations the
+ * node's /v1/info counted: hits + misses + sets), which the machine's noise
+ * moves less than throughput.
  * Variants:
  *   before          65af0df's node (and its client and CLI, which match today's);
  *   after           this checkout's node with its cache at RF 1 / ONE
@@ -43,8 +48,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { NODE_V8_FLAGS } from '@meshcache/operator';
-import { arg, table } from '../membership/benchNodes.js';
-import { int, median, ms } from './common.js';
+import { arg, getJson, table } from '../membership/benchNodes.js';
+import { int, median, ms, processCpuMs } from './common.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ROUNDS = Number(arg('rounds', '3'));
@@ -148,34 +153,34 @@ function childEnv(v: Variant): NodeJS.ProcessEnv {
   return env;
 }
 
-interface ClientFigures {
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
+interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-/** `npm run bench` of the variant's tree (without the build): one node, `meshcache bench`, its JSON. */
-function clientBench(v: Variant): ClientFigures {
-  const file = join(tmpdir(), `fastpath-${process.pid}-${v.name}.json`);
-  const res = spawnSync(
-    process.execPath,
-    [join(v.tree, 'bench', 'dist', 'clientBench.js'), '--duration', DURATION, '--json', file],
-    { env: childEnv(v), encoding: 'utf8', maxBuffer: 16 << 20 },
-  );
-  if (!existsSync(file))
-    throw new Error(`clientBench (${v.name}) wrote no figures (${res.status}): ${res.stderr}`);
-  const j = JSON.parse(readFileSync(file, 'utf8')) as {
-    opsPerSecond: number;
-    errors: number;
-    latencyMs: { p50: number; p99: number };
-  };
-  rmSync(file, { force: true });
-  return { opsPerSec: j.opsPerSecond, p50Ms: j.latencyMs.p50, p99Ms: j.latencyMs.p99, errors: j.errors };
+/** Runs a command to its end without blocking this process (the node's stdout pipe keeps draining). */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
-/** Starts the variant's node on ephemeral ports; resolves with it and its Redis port. */
-function startNode(v: Variant): Promise<{ child: ChildProcess; redisPort: number }> {
+interface NodeHandle {
+  child: ChildProcess;
+  grpcPort: number;
+  adminPort: number;
+  redisPort: number;
+}
+
+/** Starts the variant's node on ephemeral ports (as LocalNodeProcess does), once it logs `node ready`. */
+function startNode(v: Variant): Promise<NodeHandle> {
   const args = ['--id', `fastpath-${v.name}`, '--host', '127.0.0.1', '--bind-host', '127.0.0.1'];
   for (const p of ['grpc', 'admin', 'redis', 'gossip', ...(v.replicated ? ['replica'] : [])]) {
     args.push(`--${p}-port`, '0');
@@ -189,12 +194,14 @@ function startNode(v: Variant): Promise<{ child: ChildProcess; redisPort: number
     const timer = setTimeout(() => reject(new Error(`${v.name} node did not start within 20 s`)), 20_000);
     child.once('exit', (code) => reject(new Error(`${v.name} node exited with ${code} before it was ready`)));
     let found = false;
+    // Read every line to the end: a full stdout pipe would stall the node.
     createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
       if (found || !line.includes('node ready')) return;
       found = true;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ child, redisPort: (JSON.parse(line) as { redisPort: number }).redisPort });
+      const ready = JSON.parse(line) as { grpcPort: number; adminPort: number; redisPort: number };
+      resolve({ child, ...ready });
     });
   });
 }
@@ -207,21 +214,59 @@ function stopNode(child: ChildProcess): Promise<void> {
   });
 }
 
-/** One redis-benchmark run against a port; ops/s of SET and GET. */
-function redisBenchmark(port: number, pipeline: number): { SET: number; GET: number } {
+interface InfoReply {
+  caches: { stats: { hits: number; misses: number; sets: number } }[];
+}
+
+/** Node CPU ms and operations served so far (hits + misses + sets over its caches). */
+async function nodeCounters(node: NodeHandle): Promise<{ cpuMs: number; ops: number }> {
+  const info = await getJson<InfoReply>(`http://127.0.0.1:${node.adminPort}/v1/info`);
+  const ops = info.caches.reduce((s, c) => s + c.stats.hits + c.stats.misses + c.stats.sets, 0);
+  return { cpuMs: processCpuMs(node.child.pid), ops };
+}
+
+/** Runs `work` and returns the node's CPU µs per operation it served meanwhile. */
+async function cpuPerOp(node: NodeHandle, work: () => Promise<void>): Promise<number> {
+  const before = await nodeCounters(node);
+  await work();
+  const after = await nodeCounters(node);
+  return after.ops > before.ops ? ((after.cpuMs - before.cpuMs) * 1000) / (after.ops - before.ops) : NaN;
+}
+
+interface ClientFigures {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** `npm run bench`'s load against the node: the tree's `meshcache bench` with clientBench's defaults. */
+async function clientBench(v: Variant, node: NodeHandle): Promise<ClientFigures> {
+  const file = join(tmpdir(), `fastpath-${process.pid}-${v.name}.json`);
+  const cli = join(v.tree, 'operator', 'dist', 'cli', 'meshcache.js');
+  const args = [cli, '--seeds', `127.0.0.1:${node.grpcPort}`, 'bench', '--duration', DURATION];
+  args.push('--concurrency', '64', '--mix', '90:10', '--value-bytes', '100', '--json', file);
+  const res = await run(process.execPath, args, childEnv(v));
+  if (!existsSync(file))
+    throw new Error(`meshcache bench (${v.name}) wrote no figures (${res.status}): ${res.stderr}`);
+  const j = JSON.parse(readFileSync(file, 'utf8')) as {
+    opsPerSecond: number;
+    errors: number;
+    latencyMs: { p50: number; p99: number };
+  };
+  rmSync(file, { force: true });
+  return { opsPerSec: j.opsPerSecond, p50Ms: j.latencyMs.p50, p99Ms: j.latencyMs.p99, errors: j.errors };
+}
+
+/** One redis-benchmark run of one test against a port; ops/s. */
+async function redisBenchmark(port: number, pipeline: number, test: 'SET' | 'GET'): Promise<number> {
   const args = ['-h', '127.0.0.1', '-p', String(port), '-c', String(CLIENTS), '-n', String(N), '-d', '100'];
-  args.push('-P', String(pipeline), '-t', 'set,get', '--csv');
-  const res = spawnSync('redis-benchmark', args, { encoding: 'utf8', maxBuffer: 16 << 20 });
-  if (res.error !== undefined) throw res.error;
-  const rates: Record<string, number> = {};
-  for (const line of res.stdout.split('\n')) {
-    const m = /^"(SET|GET)","([\d.]+)"/.exec(line);
-    if (m !== null) rates[m[1]!] = Number(m[2]);
-  }
-  if (rates['SET'] === undefined || rates['GET'] === undefined) {
-    throw new Error(`unexpected redis-benchmark output: ${res.stdout}${res.stderr}`);
-  }
-  return { SET: rates['SET'], GET: rates['GET'] };
+  args.push('-P', String(pipeline), '-t', test.toLowerCase(), '--csv');
+  const res = await run('redis-benchmark', args);
+  const m = new RegExp(`^"${test}","([\\d.]+)"`, 'm').exec(res.stdout);
+  if (m === null)
+    throw new Error(`unexpected redis-benchmark output (${res.status}): ${res.stdout}${res.stderr}`);
+  return Number(m[1]);
 }
 
 async function main(): Promise<void> {
@@ -241,26 +286,37 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
       for (const v of order) {
-        const c = clientBench(v);
-        push(v, 'bench ops/s', c.opsPerSec);
-        push(v, 'bench p50 ms', c.p50Ms);
-        push(v, 'bench p99 ms', c.p99Ms);
-        push(v, 'bench errors', c.errors);
         const node = await startNode(v);
         const line: string[] = [];
         try {
+          let c: ClientFigures | undefined;
+          const cpu = await cpuPerOp(node, async () => {
+            c = await clientBench(v, node);
+          });
+          push(v, 'bench ops/s', c!.opsPerSec);
+          push(v, 'bench p50 ms', c!.p50Ms);
+          push(v, 'bench p99 ms', c!.p99Ms);
+          push(v, 'bench node CPU µs/op', cpu);
+          push(v, 'bench errors', c!.errors);
+          line.push(
+            `bench ${int(c!.opsPerSec)} ops/s p50 ${ms(c!.p50Ms)} p99 ${ms(c!.p99Ms)} (${cpu.toFixed(2)} µs/op)`,
+          );
           for (const p of PIPELINES) {
-            const r = redisBenchmark(node.redisPort, p);
-            push(v, `redis -P ${p} SET`, r.SET);
-            push(v, `redis -P ${p} GET`, r.GET);
-            line.push(`-P ${p} SET ${int(r.SET)} GET ${int(r.GET)}`);
+            for (const test of ['SET', 'GET'] as const) {
+              let rate = NaN;
+              const cpuRedis = await cpuPerOp(node, async () => {
+                rate = await redisBenchmark(node.redisPort, p, test);
+              });
+              push(v, `redis -P ${p} ${test} ops/s`, rate);
+              push(v, `redis -P ${p} ${test} node CPU µs/op`, cpuRedis);
+              line.push(`-P ${p} ${test} ${int(rate)} (${cpuRedis.toFixed(2)} µs/op)`);
+            }
           }
         } finally {
           await stopNode(node.child);
         }
         process.stderr.write(
-          `  round ${round + 1} ${v.name.padEnd(14)} bench ${int(c.opsPerSec)} ops/s p50 ${ms(c.p50Ms)} p99 ${ms(c.p99Ms)}; ` +
-            `redis ${line.join(', ')}; load ${loadavg()[0]!.toFixed(2)}\n`,
+          `  round ${round + 1} ${v.name.padEnd(14)} ${line.join('; ')}; load ${loadavg()[0]!.toFixed(2)}\n`,
         );
       }
     }
@@ -279,7 +335,7 @@ async function main(): Promise<void> {
   header.push('per round');
   const rows = metrics.map((m) => {
     const med = (v: Variant) => median(samples[v.name]![m]!);
-    const fmt = (x: number) => (m.endsWith('ms') ? ms(x) : int(x));
+    const fmt = (x: number) => (m.endsWith(' ms') ? ms(x) : m.endsWith('µs/op') ? x.toFixed(2) : int(x));
     const row = [m, ...variants.map((v) => fmt(med(v)))];
     if (before !== undefined) {
       for (const v of variants) if (v !== before) row.push((med(v) / med(before)).toFixed(2));
@@ -287,7 +343,9 @@ async function main(): Promise<void> {
     row.push(variants.map((v) => `${v.name}: ${samples[v.name]![m]!.map(fmt).join(' ')}`).join('; '));
     return row;
   });
-  console.log(`\nmedian of ${ROUNDS} round(s); ops/s unless "ms"; higher is better except latencies`);
+  console.log(
+    `\nmedian of ${ROUNDS} round(s); after/before > 1 is better for ops/s, worse for latencies and CPU per op`,
+  );
   console.log(table(header, rows));
   const errors = variants.map(
     (v) => `${v.name} ${samples[v.name]!['bench errors']!.reduce((a, b) => a + b, 0)}`,
