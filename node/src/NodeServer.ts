@@ -225,6 +225,7 @@ export class NodeServer {
     });
     membership.onLiveness((record) => {
       if (record.state === 'alive') this.replication.memberAlive(record.id);
+      else if (record.state === 'dead') this.replication.memberDead(record.id);
     });
     refresh();
     // Without seeds this node forms its own cluster at once: be a member before saying ready.

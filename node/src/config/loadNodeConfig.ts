@@ -8,6 +8,9 @@ import { DEFAULT_CACHE_OPTIONS, DEFAULT_NODE_OPTIONS, type NodeOptions } from '.
 import { ARENA_MAX_BUDGET_BYTES } from '../store/index.js';
 import { parseByteSize } from './byteSize.js';
 
+/** What a replica frame needs beyond one value and key: its own fields and the request's (see ReplicaPeer). */
+const FRAME_HEADROOM_BYTES = 128 * 1024;
+
 /** Smallest cache budget: below it the fixed part, the index and one segment leave no room for items. */
 export const MIN_CACHE_MEMORY_BYTES = 64 * 1024;
 
@@ -104,6 +107,13 @@ const nodeSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   })
   .strict()
+  .refine(
+    (o) => o.caches.every((c) => o.maxFrameBytes >= c.maxValueBytes + o.maxKeyBytes + FRAME_HEADROOM_BYTES),
+    {
+      path: ['maxFrameBytes'],
+      message: `must hold the largest value and key of every cache plus ${FRAME_HEADROOM_BYTES} bytes of framing: a value accepted from a client must fit the frame that replicates it`,
+    },
+  )
   .refine((o) => o.maxHintAgeMs < o.tombstoneGraceMs, {
     path: ['maxHintAgeMs'],
     message:

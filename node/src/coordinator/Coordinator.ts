@@ -167,6 +167,15 @@ export class Coordinator implements OperationCoordinator, RoundHost {
         result(op.id, ErrorCode.TIMEOUT, 'deadline passed before the operation ran; nothing was applied'),
       );
     }
+    if (!(options.consistency in LEVEL_NAMES) && options.consistency !== Consistency.CONSISTENCY_DEFAULT) {
+      return Promise.resolve(
+        result(
+          op.id,
+          ErrorCode.INVALID_ARGUMENT,
+          `consistency ${options.consistency} is not ONE (1), QUORUM (2) or ALL (3)`,
+        ),
+      );
+    }
     const cache = this.d.caches.indexOf(op.cache === '' ? DEFAULT_CACHE_NAME : op.cache);
     if (cache < 0) return Promise.resolve(this.d.executor.execute(op)); // UNKNOWN_CACHE, with its message
     const level = levelOf(options.consistency, this.defaults[cache]!);

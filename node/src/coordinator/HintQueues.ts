@@ -8,6 +8,8 @@ export interface HintOptions {
   maxHintAgeMs: number;
   /** Hints in flight to one target while replaying (the replay throttle). */
   replayBatch: number;
+  /** Key and value bytes in flight to one target while replaying (large values throttle by size). */
+  replayBytes: number;
 }
 
 /** One write a replica missed, to deliver when it is back. */
@@ -47,7 +49,7 @@ export class HintQueues {
   readonly counters: HintCounters = { queued: 0, replayed: 0, expired: 0, dropped: 0 };
   private readonly queues = new Map<
     string,
-    { hints: (Hint & { seq: number })[]; bytes: number; inFlight: number }
+    { hints: (Hint & { seq: number })[]; bytes: number; inFlight: number; inFlightBytes: number }
   >();
   private nextSeq = 0;
 
@@ -60,7 +62,8 @@ export class HintQueues {
   /** Queues a hint, or drops it (done(false)) when the target's queue is full. */
   add(target: string, hint: Hint): void {
     let q = this.queues.get(target);
-    if (q === undefined) this.queues.set(target, (q = { hints: [], bytes: 0, inFlight: 0 }));
+    if (q === undefined)
+      this.queues.set(target, (q = { hints: [], bytes: 0, inFlight: 0, inFlightBytes: 0 }));
     const bytes = hint.key.length + hint.value.length;
     if (q.hints.length >= this.o.maxHintsPerTarget || q.bytes + bytes > this.o.maxHintBytesPerTarget) {
       this.counters.dropped++;
@@ -106,11 +109,16 @@ export class HintQueues {
       // fails at once would otherwise be retried in a tight loop).
       let failed = false;
       while (!failed && q.inFlight < this.o.replayBatch && q.hints.length > 0) {
+        const size = q.hints[0]!.key.length + q.hints[0]!.value.length;
+        // One hint always goes, however large; more only within the byte budget.
+        if (q.inFlight > 0 && q.inFlightBytes + size > this.o.replayBytes) break;
         const h = q.hints.shift()!;
-        q.bytes -= h.key.length + h.value.length;
+        q.bytes -= size;
         q.inFlight++;
+        q.inFlightBytes += size;
         this.send(target, h, (ok) => {
           q.inFlight--;
+          q.inFlightBytes -= size;
           if (ok) {
             this.counters.replayed++;
             h.done(true);

@@ -46,6 +46,34 @@ export interface ReplicaPeerOptions {
 type State = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
 
 const EMPTY = Buffer.alloc(0);
+/** Room left in each frame for its own fields and the unsettled records riding on it. */
+const FRAME_OVERHEAD_BYTES = 64 * 1024;
+
+/** An upper bound of a request's encoded size (field tags, lengths, varints). */
+function requestBytes(r: ReplicaRequest): number {
+  const op = r.operation;
+  let opBytes = 0;
+  if (op !== undefined) {
+    opBytes = op.key.length + op.value.length + op.cache.length + 128;
+    for (const k of op.keys) opBytes += k.length + 8;
+    for (const e of op.entries) opBytes += e.key.length + e.value.length + 24;
+  }
+  return r.key.length + r.value.length + r.cache.length + opBytes + 96;
+}
+
+function tooLarge(r: ReplicaRequest, size: number, budget: number): ReplicaReply {
+  return {
+    id: r.id,
+    code: ErrorCode.BATCH_TOO_LARGE,
+    message: `replica request of ${size} bytes does not fit a frame of ${budget} (maxFrameBytes less frame overhead)`,
+    hlc: 0,
+    node: 0,
+    tombstone: false,
+    value: EMPTY,
+    expiresAtMs: 0,
+    result: undefined,
+  };
+}
 
 /**
  * One long-lived, batched stream from this node to one peer's Replica
@@ -125,6 +153,11 @@ export class ReplicaPeer {
     process.nextTick(this.flush);
   }
 
+  /**
+   * Sends what this tick queued, in as few frames as fit under maxFrameBytes
+   * (a frame over the channel's limit would fail the whole stream and every
+   * request on it). A request that cannot fit in any frame fails alone.
+   */
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const call = this.call;
@@ -134,27 +167,64 @@ export class ReplicaPeer {
     const callbacks = this.outboxCallbacks;
     this.outbox = [];
     this.outboxCallbacks = [];
+    const budget = this.o.maxFrameBytes - FRAME_OVERHEAD_BYTES;
+    let batch: ReplicaRequest[] = [];
+    let bytes = 0;
     for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      const size = requestBytes(request);
+      if (size > budget) {
+        this.counters.lost++;
+        callbacks[i]!(tooLarge(request, size, budget), false);
+        continue;
+      }
+      if (bytes + size > budget && batch.length > 0) {
+        this.writeFrame(call, batch);
+        batch = [];
+        bytes = 0;
+      }
       const id = this.nextId;
       this.nextId = id >= 0x7fff_ffff ? 1 : id + 1;
-      requests[i]!.id = id;
+      request.id = id;
       this.pending.set(id, callbacks[i]!);
+      batch.push(request);
+      bytes += size;
+    }
+    this.writeFrame(call, batch);
+  };
+
+  private writeFrame(
+    call: grpc.ClientDuplexStream<ReplicaFrame, ReplicaReplyFrame>,
+    requests: ReplicaRequest[],
+  ): void {
+    // Unsettled records ride along within the frame's spare room; the rest go next tick.
+    let take = 0;
+    let room = FRAME_OVERHEAD_BYTES / 2;
+    while (take < this.unsettled.length && room > this.unsettled[take]!.key.length + 64) {
+      room -= this.unsettled[take]!.key.length + 64;
+      take++;
     }
     const frame: ReplicaFrame = {
       hello: undefined,
       epoch: this.o.epoch(),
       requests,
       hlc: this.o.clock.current,
-      unsettled: this.unsettled,
+      unsettled: take === this.unsettled.length ? this.unsettled : this.unsettled.slice(0, take),
       settled: this.settled,
       wallMs: Math.floor(this.o.wallClock()),
     };
-    this.unsettled = [];
+    this.unsettled = take === this.unsettled.length ? [] : this.unsettled.slice(take);
+    if (this.unsettled.length > 0) this.scheduleFlush();
     this.settled = undefined;
     this.counters.frames++;
     this.counters.requests += requests.length;
     call.write(frame);
-  };
+  }
+
+  /** Fails every request in flight (the peer was declared DEAD: nothing will come back), then reconnects later. */
+  abandon(reason: string): void {
+    if (this.state === 'ready' || this.state === 'connecting') this.fail(reason);
+  }
 
   private connect(): void {
     const address = this.o.address();

@@ -19,7 +19,10 @@ import { hlcPhysicalMs, type HybridLogicalClock } from '../store/index.js';
 import type { SettledTable } from './SettledTable.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Room kept in each reply frame for its own fields. */
+const FRAME_OVERHEAD_BYTES = 64 * 1024;
 const MALFORMED = Symbol('malformedReplicaFrame');
+const OVERSIZED = 'oversized';
 type GuardedFrame = ReplicaFrame & { [MALFORMED]?: string };
 
 /** Counters the metrics read: what peers sent that was refused. */
@@ -29,6 +32,8 @@ export interface ReplicaServiceCounters {
   frames: number;
   requests: number;
   malformedFrames: number;
+  /** Frames over maxFrameBytes (refused whole; the stream carries on). */
+  oversizedFrames: number;
   refusedHellos: number;
   staleEpochRefusals: number;
   clockSkewRefusals: number;
@@ -42,6 +47,8 @@ export interface ReplicaServiceDeps {
   wallClock: () => number;
   /** Versions further ahead of this node's wall clock are refused (CLOCK_SKEW). */
   maxClockSkewMs: number;
+  /** Largest frame accepted (the server's gRPC limit is set above it, so a bigger one is refused here and counted). */
+  maxFrameBytes: number;
   applier: ReplicaApplier;
   /** Whether the placement of the key's slot changed after `epoch` (the request is stale). */
   staleEpoch: (cache: string, key: Uint8Array, epoch: number) => boolean;
@@ -65,6 +72,7 @@ export class ReplicaService {
     frames: 0,
     requests: 0,
     malformedFrames: 0,
+    oversizedFrames: 0,
     refusedHellos: 0,
     staleEpochRefusals: 0,
     clockSkewRefusals: 0,
@@ -74,20 +82,31 @@ export class ReplicaService {
 
   constructor(private readonly d: ReplicaServiceDeps) {}
 
-  /** The service definition with a decoder that turns an undecodable frame into a refusal instead of a broken stream. */
-  static definition(): grpc.ServiceDefinition {
+  /**
+   * The service definition with a decoder that turns an undecodable or
+   * oversized frame into a refusal instead of a broken stream.
+   */
+  static definition(maxFrameBytes: number): grpc.ServiceDefinition {
     const decode = ReplicaServiceDefinition.stream.requestDeserialize;
+    const refused = (reason: string): ReplicaFrame => {
+      const frame = { requests: [], unsettled: [] } as unknown as GuardedFrame;
+      frame[MALFORMED] = reason;
+      return frame;
+    };
     return {
       ...ReplicaServiceDefinition,
       stream: {
         ...ReplicaServiceDefinition.stream,
         requestDeserialize: (bytes: Buffer): ReplicaFrame => {
+          if (bytes.length > maxFrameBytes) {
+            return refused(
+              `${OVERSIZED}: frame is ${bytes.length} bytes; the limit is ${maxFrameBytes} (maxFrameBytes)`,
+            );
+          }
           try {
             return decode(bytes);
           } catch (err) {
-            const frame = { requests: [], unsettled: [] } as unknown as GuardedFrame;
-            frame[MALFORMED] = (err as Error)?.message ?? String(err);
-            return frame;
+            return refused((err as Error)?.message ?? String(err));
           }
         },
       },
@@ -124,14 +143,20 @@ export class ReplicaService {
       laterScheduled = false;
       const replies = later;
       later = [];
-      write(this.replyFrame(replies));
+      this.writeReplies(write, replies);
     };
     call.on('data', (frame: ReplicaFrame) => {
       const malformed = (frame as GuardedFrame)[MALFORMED];
       if (malformed !== undefined) {
-        this.counters.malformedFrames++;
-        this.d.log.warn({ peer, error: malformed }, 'malformed replica frame refused');
-        write({ ...this.replyFrame([]), error: ErrorCode.MALFORMED_FRAME, errorMessage: malformed });
+        const oversized = malformed.startsWith(OVERSIZED);
+        if (oversized) this.counters.oversizedFrames++;
+        else this.counters.malformedFrames++;
+        this.d.log.warn({ peer, error: malformed }, 'replica frame refused');
+        write({
+          ...this.replyFrame([]),
+          error: oversized ? ErrorCode.BATCH_TOO_LARGE : ErrorCode.MALFORMED_FRAME,
+          errorMessage: malformed,
+        });
         return;
       }
       if (frame.hlc > 0) this.observe(frame.hlc);
@@ -188,7 +213,7 @@ export class ReplicaService {
         });
         if (reply !== undefined) replies.push(reply);
       }
-      if (replies.length > 0) write(this.replyFrame(replies));
+      if (replies.length > 0) this.writeReplies(write, replies);
     });
     call.on('end', () => {
       forget();
@@ -200,6 +225,24 @@ export class ReplicaService {
     });
     call.on('cancelled', forget);
   };
+
+  /** Writes replies in frames that stay under maxFrameBytes (reads carry values). */
+  private writeReplies(write: (frame: ReplicaReplyFrame) => void, replies: ReplicaReply[]): void {
+    const budget = this.d.maxFrameBytes - FRAME_OVERHEAD_BYTES;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < replies.length; i++) {
+      const r = replies[i]!;
+      const size = r.value.length + r.message.length + 64 + (r.result ? r.result.value.length + 256 : 0);
+      if (bytes + size > budget && i > start) {
+        write(this.replyFrame(replies.slice(start, i)));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    write(this.replyFrame(start === 0 ? replies : replies.slice(start)));
+  }
 
   private observe(hlc: number): void {
     // A clock reading too far ahead is not merged: it would drag this node's clock with it.

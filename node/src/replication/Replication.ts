@@ -112,6 +112,8 @@ export class Replication {
         maxHintBytesPerTarget: o.maxHintBytesPerTarget,
         maxHintAgeMs: o.maxHintAgeMs,
         replayBatch: o.hintReplayBatch,
+        // A quarter of a frame in flight per target: replay never crowds out live writes.
+        replayBytes: Math.max(1, Math.floor(o.maxFrameBytes / 4)),
       },
       (target, hint, done) => {
         const request = emptyRequest();
@@ -159,6 +161,7 @@ export class Replication {
       epoch: () => this.sets.epoch,
       wallClock: d.wallClock,
       maxClockSkewMs: o.maxClockSkewMs,
+      maxFrameBytes: o.maxFrameBytes,
       applier: new ReplicaApplier(d.caches),
       staleEpoch: (cache, key, epoch) => {
         const factor = factors.get(cache);
@@ -169,14 +172,15 @@ export class Replication {
       log,
     });
     this.server = new grpc.Server({
-      'grpc.max_receive_message_length': o.maxFrameBytes,
+      // Above the limit, so an oversized frame reaches ReplicaService, which refuses and counts it.
+      'grpc.max_receive_message_length': Math.min(2 * o.maxFrameBytes, 2 ** 31 - 1),
       'grpc.max_send_message_length': o.maxFrameBytes,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     });
-    this.server.addService(ReplicaService.definition(), this.service.handlers());
+    this.server.addService(ReplicaService.definition(o.maxFrameBytes), this.service.handlers());
     this.sets.onEpoch(() => {
       const members = new Set(this.sets.peers());
       this.peers.retain(members);
@@ -218,6 +222,14 @@ export class Replication {
   /** Membership says a member is back: replay its hints without waiting out a stream backoff. */
   memberAlive(id: string): void {
     this.peers.wake(id);
+  }
+
+  /**
+   * Membership declared a member DEAD: requests waiting on it are missing
+   * acks now (their writes get hints) instead of at their deadlines.
+   */
+  memberDead(id: string): void {
+    this.peers.get(id).abandon('member declared DEAD');
   }
 
   private tick(): void {

@@ -137,6 +137,12 @@ export function replicationMetrics(r: Replication, caches: CacheRegistry): Colle
       () => svc.malformedFrames,
     ),
     one(
+      'meshcache_replica_oversized_frames_total',
+      'Replica frames over maxFrameBytes (refused)',
+      'counter',
+      () => svc.oversizedFrames,
+    ),
+    one(
       'meshcache_replica_refused_hellos_total',
       'Replica streams refused at hello (protocol version)',
       'counter',

@@ -7,6 +7,7 @@ const DEFAULTS: HintOptions = {
   maxHintBytesPerTarget: 1 << 20,
   maxHintAgeMs: 1000,
   replayBatch: 2,
+  replayBytes: 1_000_000,
 };
 
 interface Delivery {
