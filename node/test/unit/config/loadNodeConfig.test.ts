@@ -44,6 +44,47 @@ describe('loadNodeConfig', () => {
     expect(o.maxKeyBytes).toBe(DEFAULT_NODE_OPTIONS.maxKeyBytes);
   });
 
+  it('defaults caches to three copies at QUORUM and takes the replication settings', () => {
+    const o = load(['--id', 'n1', '--replica-port', '7171', '--read-repair-chance', '0.25'], {
+      MESHCACHE_MAX_CLOCK_SKEW_MS: '300',
+      MESHCACHE_TEST_CLOCK_OFFSET_MS: '-200',
+    });
+    expect(o.caches[0]).toMatchObject({ replicationFactor: 3, defaultConsistency: 'QUORUM' });
+    expect(o.replicaPort).toBe(7171);
+    expect(o.readRepairChance).toBe(0.25);
+    expect(o.maxClockSkewMs).toBe(300);
+    expect(o.testClockOffsetMs).toBe(-200);
+  });
+
+  it('refuses a hint age at or above the tombstone grace, naming both', () => {
+    const err = configError(() =>
+      load(['--id', 'n1', '--max-hint-age-ms', '60000', '--tombstone-grace-ms', '60000']),
+    );
+    expect(err.field).toBe('maxHintAgeMs');
+    expect(err.message).toContain('tombstoneGraceMs');
+  });
+
+  it('refuses a frame limit that cannot carry the largest value of a cache', () => {
+    const err = configError(() =>
+      load(['--id', 'n1', '--max-frame-bytes', '1Mi', '--caches', '[{name: big, maxValueBytes: 1Mi}]']),
+    );
+    expect(err.field).toBe('maxFrameBytes');
+    expect(err.message).toContain('largest value');
+    expect(
+      load(['--id', 'n1', '--max-frame-bytes', '2Mi', '--caches', '[{name: big, maxValueBytes: 1Mi}]'])
+        .maxFrameBytes,
+    ).toBe(2 * 1024 * 1024);
+  });
+
+  it('refuses a read repair chance outside 0..1 and a non-number', () => {
+    expect(configError(() => load(['--id', 'n1', '--read-repair-chance', '1.5'])).field).toBe(
+      'readRepairChance',
+    );
+    expect(configError(() => load(['--id', 'n1', '--read-repair-chance', 'often'])).message).toContain(
+      'must be a number',
+    );
+  });
+
   it('prefers flags over environment over file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'n.yaml');
