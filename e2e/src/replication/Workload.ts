@@ -1,4 +1,4 @@
-import { type ConsistencyLevel, type MeshcacheClient, MeshcacheError } from '@meshcache/client';
+import { type ConsistencyLevel, type MeshcacheClient, MeshcacheError, type Version } from '@meshcache/client';
 import type { History, Outcome } from '../history/index.js';
 
 /**
@@ -124,6 +124,108 @@ export async function readAll(
     } catch (err) {
       history.complete(h, outcomeOf(err));
       throw err;
+    }
+  }
+}
+
+/** Options of one recorded call (see RecordingClient). */
+export interface RecordedCallOptions {
+  consistency: ConsistencyLevel;
+  cache?: string;
+  timeoutMs?: number;
+}
+
+/** A read as RecordingClient saw it: `value` and `version` only when the outcome is `ok`. */
+export interface RecordedRead {
+  outcome: Outcome;
+  /** The value read, or null for "not found" (outcome `ok` only). */
+  value?: string | null;
+  /** The entry's version when found (outcome `ok` only). */
+  version?: Version;
+  error?: unknown;
+}
+
+/**
+ * One logical client process: a client plus a process name, every call
+ * recorded in the history (invoked right before the request, completed right
+ * after the answer). Errors are recorded with outcomeOf and returned, not
+ * thrown, so a scenario decides what an error means for it.
+ */
+export class RecordingClient {
+  constructor(
+    readonly history: History,
+    readonly process: string,
+    readonly client: MeshcacheClient,
+  ) {}
+
+  /**
+   * A SET of a unique value. With `ttlMs`, the write is recorded with
+   * expiresAtMs = invocation + ttlMs - `expirySlackMs` on the history's clock
+   * (the node starts the TTL when it runs the write, never before the
+   * invocation; the slack covers the node's wall clock against the recorder's).
+   */
+  async write(
+    key: string,
+    value: string,
+    o: RecordedCallOptions & { ttlMs?: number; expirySlackMs?: number },
+  ): Promise<{ outcome: Outcome; error?: unknown }> {
+    const handle =
+      o.ttlMs !== undefined && o.ttlMs > 0
+        ? this.history.invoke(this.process, 'write', key, value, {
+            expiresAtMs: this.history.now() + o.ttlMs - (o.expirySlackMs ?? 250),
+          })
+        : this.history.invoke(this.process, 'write', key, value);
+    try {
+      await this.client.set(key, value, {
+        consistency: o.consistency,
+        cache: o.cache,
+        timeoutMs: o.timeoutMs ?? 3000,
+        ttlMs: o.ttlMs,
+      });
+      this.history.complete(handle, 'ok');
+      return { outcome: 'ok' };
+    } catch (error) {
+      const outcome = outcomeOf(error);
+      this.history.complete(handle, outcome);
+      return { outcome, error };
+    }
+  }
+
+  async delete(key: string, o: RecordedCallOptions): Promise<{ outcome: Outcome; error?: unknown }> {
+    const handle = this.history.invoke(this.process, 'delete', key);
+    try {
+      await this.client.delete(key, {
+        consistency: o.consistency,
+        cache: o.cache,
+        timeoutMs: o.timeoutMs ?? 3000,
+      });
+      this.history.complete(handle, 'ok');
+      return { outcome: 'ok' };
+    } catch (error) {
+      const outcome = outcomeOf(error);
+      this.history.complete(handle, outcome);
+      return { outcome, error };
+    }
+  }
+
+  /** A GET (through getEntry, so the version comes back too). */
+  async read(key: string, o: RecordedCallOptions): Promise<RecordedRead> {
+    const handle = this.history.invoke(this.process, 'read', key);
+    try {
+      const entry = await this.client.getEntry<string>(key, {
+        consistency: o.consistency,
+        cache: o.cache,
+        timeoutMs: o.timeoutMs ?? 3000,
+      });
+      const value = entry === undefined ? null : entry.value;
+      this.history.complete(handle, 'ok', value);
+      return entry === undefined
+        ? { outcome: 'ok', value }
+        : { outcome: 'ok', value, version: entry.version };
+    } catch (error) {
+      const outcome = outcomeOf(error);
+      this.history.complete(handle, outcome);
+      return { outcome, error };
     }
   }
 }
