@@ -30,6 +30,7 @@ export function replicaRequest(
     tombstone: false,
     operation: undefined,
     timeoutMs: 5000,
+    versionOnly: false,
     ...input,
   };
 }

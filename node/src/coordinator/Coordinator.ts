@@ -17,7 +17,14 @@ import type { CacheRegistry } from '../engine/CacheRegistry.js';
 import type { OperationExecutor } from '../engine/OperationExecutor.js';
 import { emptyRequest, type ReplyCallback } from '../replication/ReplicaPeer.js';
 import type { SettledMarks, SettleToken } from '../replication/SettledMarks.js';
-import { type ArenaStore, hlcLogical, hlcPhysicalMs, type HybridLogicalClock } from '../store/index.js';
+import {
+  type ArenaStore,
+  HLC_MAX_LOGICAL,
+  hlcLogical,
+  hlcPhysicalMs,
+  type HybridLogicalClock,
+  makeHlc,
+} from '../store/index.js';
 import { LEVEL_NAMES, levelOf, requiredReplicas } from './consistency.js';
 import type { HintQueues } from './HintQueues.js';
 import { KeyLocks } from './KeyLocks.js';
@@ -26,6 +33,7 @@ import { type ReadOutcome, ReadRound } from './ReadRound.js';
 import type { ReplicaSets } from './ReplicaSets.js';
 import type { ReplicationStats } from './ReplicationStats.js';
 import type { HeldVersion, RoundHost, VersionedWrite } from './RoundHost.js';
+import { VersionRound } from './VersionRound.js';
 import { WriteRound } from './WriteRound.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -34,11 +42,9 @@ const EMPTY = Buffer.alloc(0);
 export interface CoordinatorOptions {
   /** Share of reads at ONE that also check the other replicas in the background and repair them (0..1). */
   readRepairChance: number;
-  /** Re-stamps one write may go through before it stops chasing newer versions. */
-  maxRestamps: number;
 }
 
-export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { readRepairChance: 0.1, maxRestamps: 3 };
+export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { readRepairChance: 0.1 };
 
 /** What the coordinator reaches peers with (ReplicaPeers). */
 export interface PeerSender {
@@ -357,7 +363,24 @@ export class Coordinator implements OperationCoordinator, RoundHost {
       this.stats.record(level, 'write', refused.code);
       return Promise.resolve(refused);
     }
-    return this.stampAndReplicate(op, cache, level, deadline, replicas);
+    // At ONE the write promises no order against other coordinators' writes: stamp at once.
+    if (level === Consistency.ONE) return this.stampAndReplicate(op, cache, level, deadline, replicas);
+    const store = this.d.caches.stores[cache]!;
+    const required = requiredReplicas(level, replicas.length);
+    return new Promise<Result>((resolve) => {
+      new VersionRound(this, store.name, op.key, replicas, required, deadline, store, (outcome) => {
+        if (outcome.code !== ErrorCode.OK) {
+          this.stats.record(level, 'write', outcome.code);
+          resolve(result(op.id, outcome.code, outcome.message));
+          return;
+        }
+        // Stamp above what the level holds (the clock also merged every reply frame's clock).
+        // Counted when that is ahead of this node's own clock: a clock behind its peers'.
+        if (outcome.highest > makeHlc(Math.floor(this.d.wallClock()), HLC_MAX_LOGICAL)) this.stats.restamps++;
+        if (outcome.highest > 0) this.clock.observe(outcome.highest);
+        this.stampAndReplicate(op, cache, level, deadline, replicas).then(resolve);
+      }).start();
+    });
   }
 
   private readModifyWrite(
@@ -433,20 +456,10 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     };
     const required = requiredReplicas(level, replicas.length);
     return new Promise<Result>((resolve) => {
-      new WriteRound(
-        this,
-        write,
-        replicas,
-        required,
-        deadline,
-        store,
-        this.d.options.maxRestamps,
-        r,
-        (out) => {
-          this.stats.record(level, 'write', out.code);
-          resolve(out);
-        },
-      ).start();
+      new WriteRound(this, write, replicas, required, deadline, r, (out) => {
+        this.stats.record(level, 'write', out.code);
+        resolve(out);
+      }).start();
     });
   }
 

@@ -44,7 +44,7 @@ export interface RoundHost {
    * given up as unsettled.
    */
   finishWrite(write: VersionedWrite, missing: readonly string[], tokens: SettleToken[]): void;
-  /** Writes a version into the local store (a re-stamp or a read repair on this node); false when the store refused it. */
+  /** Writes a version into the local store (a read repair on this node); false when the store refused it. */
   applyLocal(store: ArenaStore, write: VersionedWrite): boolean;
 }
 

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ErrorCode, ReplicaOpType, type ReplicaReply, type Result } from '@meshcache/proto';
 import { emptyRequest } from '../replication/ReplicaPeer.js';
 import type { SettleToken } from '../replication/SettledMarks.js';
-import { hlcLogical, hlcPhysicalMs, type ArenaStore } from '../store/index.js';
+import { hlcLogical, hlcPhysicalMs } from '../store/index.js';
 import { compareHeld, type RoundHost, type VersionedWrite } from './RoundHost.js';
 
 const WAITING = 0;
@@ -11,25 +11,21 @@ const MISSING = 2;
 
 /**
  * One write's fan-out to the replicas of its key, after the coordinator
- * stamped it and applied it locally.
+ * stamped it (above every version a level of replicas held: VersionRound)
+ * and applied it locally.
  *
- * Versions keep real-time order: every ack carries the version the replica
- * holds after applying. A replica holding a newer version (its clock ran
- * ahead, or a concurrent write won there) makes the coordinator merge that
- * version into its clock, re-stamp the write above it and send it again; the
- * write is acknowledged only when `required` replicas hold the same, final
- * version, so a write acknowledged after another always wins, whatever the
- * clocks say. Past the level, the round keeps collecting acks until the
- * deadline; replicas still missing then get hints.
+ * Every ack carries the version the replica holds after applying. A replica
+ * holding a newer version got a concurrent write that was stamped after this
+ * one; this write is overwritten there, which is its place in the order, so
+ * that replica counts as holding it (nothing to hint). Past the level, the
+ * round keeps collecting acks until the deadline; replicas still missing then
+ * get hints.
  */
 export class WriteRound {
   private readonly state: Uint8Array;
   private readonly tokens: SettleToken[] = [];
   private answered = false;
   private finished = false;
-  private restamps = 0;
-  /** Whether this node's store holds the current version (false when a re-stamp could not apply locally). */
-  private localHeld = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = performance.now();
 
@@ -39,8 +35,6 @@ export class WriteRound {
     private readonly replicas: readonly string[],
     private readonly required: number,
     private readonly deadline: number,
-    private readonly store: ArenaStore,
-    private readonly maxRestamps: number,
     private readonly result: Result,
     private readonly resolve: (r: Result) => void,
   ) {
@@ -60,8 +54,7 @@ export class WriteRound {
     for (let i = 0; i < this.replicas.length; i++) {
       const id = this.replicas[i]!;
       if (id === this.host.selfId) {
-        // Applied locally before the round (or by the re-stamp, which may have failed).
-        this.state[i] = this.localHeld ? ACKED : MISSING;
+        this.state[i] = ACKED; // applied locally before the round
         continue;
       }
       if (!this.host.reachable(id)) {
@@ -79,54 +72,22 @@ export class WriteRound {
       request.expiresAtMs = w.expiresAtMs;
       request.tombstone = w.tombstone;
       request.timeoutMs = Math.max(1, Math.round(this.deadline - performance.now()));
-      const sentHlc = w.hlc;
-      this.host.send(id, request, (reply) => this.onReply(i, sentHlc, reply));
+      this.host.send(id, request, (reply) => this.onReply(i, reply));
     }
     this.check();
   }
 
-  private onReply(i: number, sentHlc: number, reply: ReplicaReply | undefined): void {
+  private onReply(i: number, reply: ReplicaReply | undefined): void {
     if (this.finished) return;
-    const w = this.write;
     if (reply !== undefined && reply.code === ErrorCode.OK) {
       this.host.stats.observeAck((performance.now() - this.startedAt) / 1000);
-      const order = compareHeld(reply.hlc, reply.node, w.hlc, w.node);
-      if (order > 0) {
-        if (this.answered) {
-          // Already acknowledged: the newer version there belongs to a write that
-          // came later (or concurrently); re-stamping now would overwrite it with
-          // this older write. The replica holds something newer: nothing to hint.
-          this.state[i] = ACKED;
-          this.check();
-          return;
-        }
-        // The replica holds something newer than what we now send: re-stamp above it.
-        this.restamp(reply.hlc);
-        return;
-      }
-      if (sentHlc !== w.hlc) return; // an answer for a version this round already replaced
-      this.state[i] = order === 0 ? ACKED : MISSING;
-    } else if (sentHlc === w.hlc) {
+      const w = this.write;
+      // Equal: it holds this write. Newer: a later-stamped write overwrote it there.
+      this.state[i] = compareHeld(reply.hlc, reply.node, w.hlc, w.node) >= 0 ? ACKED : MISSING;
+    } else {
       this.state[i] = MISSING;
     }
     this.check();
-  }
-
-  private restamp(seen: number): void {
-    if (this.restamps >= this.maxRestamps) {
-      // Concurrent writers keep winning on some replica: stop chasing; the level decides.
-      for (let i = 0; i < this.state.length; i++) if (this.state[i] === WAITING) this.state[i] = MISSING;
-      this.check();
-      return;
-    }
-    this.restamps++;
-    this.host.stats.restamps++;
-    const w = this.write;
-    w.hlc = this.host.clock.observe(seen);
-    w.node = this.host.clock.nodeTag;
-    this.tokens.push(this.host.openToken(w.hlc));
-    this.localHeld = !this.replicas.includes(this.host.selfId) || this.host.applyLocal(this.store, w);
-    this.sendAll();
   }
 
   private check(): void {

@@ -60,7 +60,7 @@ export class ReplicaApplier {
     reply.tombstone = store.isTombstone(h);
     if (!reply.tombstone) {
       reply.expiresAtMs = store.expiresAtOf(h);
-      reply.value = store.valueBuffer(h);
+      if (!request.versionOnly) reply.value = store.valueBuffer(h);
     }
   }
 }

@@ -384,5 +384,6 @@ export function emptyRequest(): ReplicaRequest {
     tombstone: false,
     operation: undefined,
     timeoutMs: 0,
+    versionOnly: false,
   };
 }

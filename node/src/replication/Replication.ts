@@ -152,7 +152,7 @@ export class Replication {
         d.settled.pin(write);
         this.peers.sendUnsettled(this.sets.peers(), write);
       },
-      options: { readRepairChance: o.readRepairChance, maxRestamps: 3 },
+      options: { readRepairChance: o.readRepairChance },
     });
     const factors = new Map(d.caches.options.map((c) => [c.name, c.replicationFactor]));
     this.service = new ReplicaService({

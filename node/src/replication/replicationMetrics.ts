@@ -52,7 +52,7 @@ export function replicationMetrics(r: Replication, caches: CacheRegistry): Colle
     ),
     one(
       'meshcache_restamps_total',
-      'Writes re-stamped above a newer version a replica held',
+      "Writes stamped above this node's own clock because a replica held a newer version",
       'counter',
       () => s.restamps,
     ),

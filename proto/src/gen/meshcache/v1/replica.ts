@@ -104,6 +104,8 @@ export interface ReplicaRequest {
     | undefined;
   /** How long the caller waits for the reply, in ms: past it the callee drops the request unapplied. */
   timeoutMs: number;
+  /** READ: the version only, no value (a coordinator about to stamp a write learns what a quorum holds). */
+  versionOnly: boolean;
 }
 
 /**
@@ -475,6 +477,7 @@ function createBaseReplicaRequest(): ReplicaRequest {
     tombstone: false,
     operation: undefined,
     timeoutMs: 0,
+    versionOnly: false,
   };
 }
 
@@ -512,6 +515,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     }
     if (message.timeoutMs !== 0) {
       writer.uint32(88).uint32(message.timeoutMs);
+    }
+    if (message.versionOnly !== false) {
+      writer.uint32(96).bool(message.versionOnly);
     }
     return writer;
   },
@@ -617,6 +623,14 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
             message.timeoutMs = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.versionOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -650,6 +664,11 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
         : isSet(object.timeout_ms)
         ? globalThis.Number(object.timeout_ms)
         : 0,
+      versionOnly: isSet(object.versionOnly)
+        ? globalThis.Boolean(object.versionOnly)
+        : isSet(object.version_only)
+        ? globalThis.Boolean(object.version_only)
+        : false,
     };
   },
 
@@ -688,6 +707,9 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     if (message.timeoutMs !== 0) {
       obj.timeoutMs = Math.round(message.timeoutMs);
     }
+    if (message.versionOnly !== false) {
+      obj.versionOnly = message.versionOnly;
+    }
     return obj;
   },
 
@@ -709,6 +731,7 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
       ? Operation.fromPartial(object.operation)
       : undefined;
     message.timeoutMs = object.timeoutMs ?? 0;
+    message.versionOnly = object.versionOnly ?? false;
     return message;
   },
 };
