@@ -29,8 +29,11 @@ export function backoffDelayMs(
   options: Readonly<BackoffOptions> = DEFAULT_BACKOFF,
   random: () => number = Math.random,
 ): number {
-  const exponent = Math.max(0, Math.floor(attempt) - 1);
-  const nominal = Math.min(options.maxDelayMs, options.initialDelayMs * Math.pow(options.multiplier, exponent));
+  // Attempts below 1 (and NaN) count as the first.
+  const exponent = attempt >= 1 ? Math.floor(attempt) - 1 : 0;
+  // 1^Infinity is NaN in JS: a multiplier of 1 never grows, however many attempts.
+  const growth = options.multiplier === 1 ? 1 : Math.pow(options.multiplier, exponent);
+  const nominal = Math.min(options.maxDelayMs, options.initialDelayMs * growth);
   const spread = 1 + options.jitterFraction * (2 * random() - 1);
   return Math.min(options.maxDelayMs, Math.max(0, Math.round(nominal * spread)));
 }

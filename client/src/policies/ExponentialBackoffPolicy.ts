@@ -1,15 +1,16 @@
+import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelayMs, backoffProblem } from '@meshcache/proto';
 import { ErrorCodes } from '../errors/ErrorCodes.js';
 import { MeshcacheError } from '../errors/MeshcacheError.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
 
 /** Delay of the first attempt, before jitter. */
-export const BACKOFF_INITIAL_DELAY_MS = 50;
+export const BACKOFF_INITIAL_DELAY_MS = DEFAULT_BACKOFF.initialDelayMs;
 /** Each attempt waits this many times longer than the one before. */
-export const BACKOFF_MULTIPLIER = 2;
+export const BACKOFF_MULTIPLIER = DEFAULT_BACKOFF.multiplier;
 /** No delay exceeds this, jitter included. */
-export const BACKOFF_MAX_DELAY_MS = 5_000;
+export const BACKOFF_MAX_DELAY_MS = DEFAULT_BACKOFF.maxDelayMs;
 /** Each delay is spread uniformly over +-this fraction of its nominal value. */
-export const BACKOFF_JITTER_FRACTION = 0.2;
+export const BACKOFF_JITTER_FRACTION = DEFAULT_BACKOFF.jitterFraction;
 
 export interface ExponentialBackoffOptions {
   initialDelayMs?: number;
@@ -24,13 +25,16 @@ export interface ExponentialBackoffOptions {
 /**
  * Exponential backoff, capped and jittered: attempt n waits
  * `min(maxDelayMs, initialDelayMs * multiplier^(n-1))` spread by
- * +-jitterFraction, and never more than maxDelayMs. Never gives up.
+ * +-jitterFraction, and never more than maxDelayMs. Never gives up. The
+ * arithmetic is the project's one backoff function (`backoffDelayMs` in
+ * @meshcache/proto).
  */
 export class ExponentialBackoffPolicy implements ReconnectPolicy {
   readonly initialDelayMs: number;
   readonly multiplier: number;
   readonly maxDelayMs: number;
   readonly jitterFraction: number;
+  private readonly options: Readonly<BackoffOptions>;
   private readonly random: () => number;
 
   constructor(options: ExponentialBackoffOptions = {}) {
@@ -39,23 +43,19 @@ export class ExponentialBackoffPolicy implements ReconnectPolicy {
     this.maxDelayMs = options.maxDelayMs ?? BACKOFF_MAX_DELAY_MS;
     this.jitterFraction = options.jitterFraction ?? BACKOFF_JITTER_FRACTION;
     this.random = options.random ?? Math.random;
-    check(Number.isFinite(this.initialDelayMs) && this.initialDelayMs > 0, 'initialDelayMs must be > 0');
-    check(Number.isFinite(this.multiplier) && this.multiplier >= 1, 'multiplier must be >= 1');
-    check(
-      Number.isFinite(this.maxDelayMs) && this.maxDelayMs >= this.initialDelayMs,
-      'maxDelayMs must be >= initialDelayMs',
-    );
-    check(this.jitterFraction > 0 && this.jitterFraction <= 1, 'jitterFraction must be in (0, 1]');
+    this.options = Object.freeze({
+      initialDelayMs: this.initialDelayMs,
+      multiplier: this.multiplier,
+      maxDelayMs: this.maxDelayMs,
+      jitterFraction: this.jitterFraction,
+    });
+    const problem = backoffProblem(this.options);
+    if (problem !== undefined) {
+      throw new MeshcacheError(ErrorCodes.INVALID_CONFIG, `ExponentialBackoffPolicy: ${problem}`);
+    }
   }
 
   delayMs(attempt: number): number {
-    const exponent = Math.max(0, Math.floor(attempt) - 1);
-    const nominal = Math.min(this.maxDelayMs, this.initialDelayMs * Math.pow(this.multiplier, exponent));
-    const spread = 1 + this.jitterFraction * (2 * this.random() - 1);
-    return Math.min(this.maxDelayMs, Math.max(0, Math.round(nominal * spread)));
+    return backoffDelayMs(attempt, this.options, this.random);
   }
-}
-
-function check(ok: boolean, rule: string): void {
-  if (!ok) throw new MeshcacheError(ErrorCodes.INVALID_CONFIG, `ExponentialBackoffPolicy: ${rule}`);
 }

@@ -1,3 +1,4 @@
+import { type BackoffOptions, backoffDelayMs } from '@meshcache/proto';
 import { FailureDetector, type MemberRecord } from './FailureDetector.js';
 import { countMessage, type MembershipCounters, newCounters } from './MembershipCounters.js';
 import { DEFAULT_MEMBERSHIP_TIMINGS, type MembershipTimings, pushPullInterval } from './MembershipOptions.js';
@@ -21,6 +22,23 @@ export interface MembershipConfig {
   timings?: Partial<MembershipTimings>;
   /** Join the cluster found through the seeds (and rejoin after a removal that was not an admin's). */
   autoJoin?: boolean;
+}
+
+/**
+ * The join retries' backoff, on the project's one backoff function: attempt n
+ * waits uniformly within [nominal/2, nominal] with nominal =
+ * min(joinBackoffMaxMs, joinBackoffMinMs * 2^(n-1)) (the range the
+ * membership always used: doubling, jittered downwards by up to half). At the
+ * cap the shared function's clamp makes that [max/2, 3max/4] (half of the
+ * capped retries wait 3max/4).
+ */
+function joinBackoff(t: MembershipTimings): BackoffOptions {
+  return {
+    initialDelayMs: 0.75 * t.joinBackoffMinMs,
+    multiplier: 2,
+    maxDelayMs: 0.75 * t.joinBackoffMaxMs,
+    jitterFraction: 1 / 3,
+  };
 }
 
 export interface MembershipEnv {
@@ -412,10 +430,13 @@ export class Membership {
       // Not joined yet: resolve the seeds again for the next attempt (DNS names fill in as pods start).
       this.env.seeds.resolve((addrs) => this.setSeeds(addrs));
     }
-    const t = this.timings;
-    const delay = Math.min(t.joinBackoffMaxMs, t.joinBackoffMinMs * 2 ** Math.min(this.joinAttempt, 16));
     this.joinAttempt++;
-    this.joinTimer = this.env.scheduler.schedule(jitter(this.env.random, delay), this.joinStep);
+    // 1 - draw: a large draw shortens the wait, as it always did here, so a
+    // seeded simulation gets the same delays below the cap (to the rounded
+    // millisecond) as before the shared function.
+    const random = () => 1 - this.env.random.next();
+    const delay = backoffDelayMs(Math.min(this.joinAttempt, 17), joinBackoff(this.timings), random);
+    this.joinTimer = this.env.scheduler.schedule(delay, this.joinStep);
   };
 
   /** The bootstrap rule (see the class comment). */

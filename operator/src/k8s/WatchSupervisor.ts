@@ -25,7 +25,11 @@ export interface WatchSupervisorOptions {
   onObject: (type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'LISTED', obj: WatchedObject) => void;
   /** Relist this often even when the watch looks healthy (informers are known to stop silently). */
   resyncMs?: number;
-  /** Backoff between restarts after errors. */
+  /**
+   * Backoff between restarts after errors (see jitteredBackoffMs): failure n
+   * waits within [nominal/2, nominal], nominal = min(max, base * 2^(n-1));
+   * once capped, within [max/2, 3max/4].
+   */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   /** Server-side watch timeout; the watch is then restarted from the last resourceVersion. */
