@@ -459,7 +459,7 @@ describe('ArenaStore replicated: eviction', () => {
       if (i % 64 === 0) store.verify();
     }
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe('OUT_OF_MEMORY');
+    expect((err as StoreError).codeName).toBe('OUT_OF_MEMORY');
     expect((err as StoreError).message).toMatch(
       /^cache 'rep' is full of tombstones: .*tombstoneGraceMs \(1000 ms\)/,
     );
@@ -506,7 +506,7 @@ describe('ArenaStore replicated: eviction', () => {
           store.set(b(`live${j}`), Buffer.alloc(100), 0);
           written++;
         } catch (e) {
-          expect((e as StoreError).code).toBe('OUT_OF_MEMORY');
+          expect((e as StoreError).codeName).toBe('OUT_OF_MEMORY');
           failed++;
         }
         if (j % 50 === 0) store.verify();

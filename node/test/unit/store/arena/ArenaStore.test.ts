@@ -229,7 +229,7 @@ describe('ArenaStore limits', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe('KEY_TOO_LARGE');
+    expect((err as StoreError).codeName).toBe('KEY_TOO_LARGE');
     expect((err as StoreError).message).toBe(
       "key is 9 bytes; cache 'default' allows at most 8 (maxKeyBytes)",
     );
@@ -244,7 +244,7 @@ describe('ArenaStore limits', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe('OUT_OF_MEMORY');
+    expect((err as StoreError).codeName).toBe('OUT_OF_MEMORY');
     expect((err as StoreError).message).toMatch(
       /^entry needs \d+ bytes \(key 1 \+ value 60000 \+ overhead \d+\); cache 'default' holds at most 65536 \(maxMemoryBytes\)$/,
     );
@@ -502,7 +502,7 @@ describe('ArenaStore TTL', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe('INVALID_TTL');
+    expect((err as StoreError).codeName).toBe('INVALID_TTL');
     expect((err as StoreError).message).toContain(String(ttl));
   });
 
