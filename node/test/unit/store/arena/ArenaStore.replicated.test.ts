@@ -409,12 +409,12 @@ describe('ArenaStore replicated: eviction', () => {
     ['s3fifo', 'active expiry'],
   ] as const)(
     'never evicts tombstones; purges them once past the grace period and settled (%s, by %s)',
-    (policy) => {
+    (policy, _purgedBy) => {
       // (Under S3-FIFO kept tombstones go to the main queue, which a churn of
       // keys never read does not reach: active expiry purges them there.)
       const active = policy === 's3fifo';
       const { store, ctl } = makeStore({ maxMemoryBytes: 128 * 1024, evictionPolicy: policy });
-      const local = (hlc: number, node: number): boolean => node === 42; // local writes are settled, node 1's are not
+      const local = (_hlc: number, node: number): boolean => node === 42; // local writes are settled, node 1's are not
       ctl.settledFn = local;
       for (let i = 0; i < 200; i++) apply(store, `dead${i}`, null, V(i), 1);
       const churn = (tag: string): void => {
