@@ -97,14 +97,21 @@ export class ClockGuard {
     return [...this.offsets.keys()];
   }
 
-  /** Median of peers' clock minus ours, ms (0 with no peers). */
+  /**
+   * Median of the peers' clocks minus ours, ms; with an even number of peers
+   * this node counts too, as 0, so the median is one real clock: in three
+   * nodes with one clock 2 s off, the two good nodes see {0, 0, 2000} (median
+   * 0, in bound) and the bad one {-2000, -2000, 0} (out), so only the odd one
+   * out stops writing. With one peer there is no telling who is off: both stop.
+   */
   medianOffsetMs(): number {
     const now = this.monotonic();
     const values = [...this.offsets.values()]
       .map((w) => w.estimate(now))
-      .filter((v): v is number => v !== undefined)
-      .sort((a, b) => a - b);
+      .filter((v): v is number => v !== undefined);
     if (values.length === 0) return 0;
+    if (values.length % 2 === 0) values.push(0);
+    values.sort((a, b) => a - b);
     const mid = values.length >> 1;
     return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
   }

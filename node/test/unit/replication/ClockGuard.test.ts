@@ -56,7 +56,7 @@ describe('ClockGuard: warm-up', () => {
 });
 
 describe('ClockGuard: offsets', () => {
-  it('takes the median of peer offsets (0 with no peers)', () => {
+  it('takes the median of peer offsets, this node counting as 0 when the peers are even (0 with no peers)', () => {
     const { guard, peer } = setup();
     expect(guard.medianOffsetMs()).toBe(0);
     peer('a', 100);
@@ -64,7 +64,7 @@ describe('ClockGuard: offsets', () => {
     peer('c', 40);
     expect(guard.medianOffsetMs()).toBe(40);
     peer('d', 60);
-    expect(guard.medianOffsetMs()).toBe(50); // even count: the mean of the middle two
+    expect(guard.medianOffsetMs()).toBe(40); // four peers and this node (0): -300, 0, 40, 60, 100
     expect(guard.maxAbsOffsetMs).toBe(300);
   });
 
@@ -90,11 +90,24 @@ describe('ClockGuard: offsets', () => {
     peer('b', 300);
     peer('c', 200);
     guard.forget('c');
-    expect(guard.medianOffsetMs()).toBe(200);
+    expect(guard.medianOffsetMs()).toBe(100); // a, b and this node: 0, 100, 300
   });
 });
 
 describe('ClockGuard: skew', () => {
+  it('one node far off in three: the two in bound keep writing, the odd one out stops', () => {
+    const good = setup();
+    good.guard.helloComplete();
+    good.peer('b', 0);
+    good.peer('bad', 2000);
+    expect(good.guard.blocker()).toBeUndefined();
+    const bad = setup();
+    bad.guard.helloComplete();
+    bad.peer('a', -2000);
+    bad.peer('b', -2000);
+    expect(bad.guard.blocker()?.code).toBe(ErrorCode.CLOCK_SKEW);
+  });
+
   it('one peer far off does not block a node in bound with the rest', () => {
     const { guard, peer, changes } = setup();
     guard.helloComplete();
@@ -136,16 +149,15 @@ describe('ClockGuard: skew', () => {
     peer('a', -BOUND);
     expect(guard.blocker()).toBeUndefined();
     peer('b', -BOUND - 1);
+    expect(guard.blocker()).toBeUndefined(); // -501, -500 and this node's 0: median -500
     peer('c', -BOUND - 2);
     expect(guard.medianOffsetMs()).toBe(-BOUND - 1);
     expect(guard.blocker()?.code).toBe(ErrorCode.CLOCK_SKEW);
-    expect(changes).toEqual([[true, -BOUND - 0.5]]); // entered with a and b: the mean of -500 and -501
+    expect(changes).toEqual([[true, -BOUND - 1]]);
   });
 
-  // forget() changes the median but leaves outOfBound as it was: a node whose
-  // skewed peers left stays blocked (CLOCK_SKEW, with a message naming an
-  // in-bound median) until a later frame calls observe(), and with no peer
-  // left, for good.
+  // A node whose skewed peers left the view must not stay blocked until some
+  // later frame happens to arrive: forget() judges the bound again.
   it('forgetting the peers that put the clock out of bound unblocks writes', () => {
     const { guard, peer, changes } = setup();
     guard.helloComplete();
@@ -160,10 +172,9 @@ describe('ClockGuard: skew', () => {
     expect(changes.map(([out]) => out)).toEqual([true, false]);
   });
 
-  // A peer without a sample in the window counts as offset 0 (in sync), so
-  // the first frame from one peer after a quiet spell can declare the clock
-  // back in bound on no evidence: here every peer last measured this node
-  // 2 s behind, and one fresh sample saying the same unblocks writes.
+  // A peer without a sample in the window is no evidence either way: it must
+  // not count as in sync. Here every peer last measured this node 2 s off,
+  // and one fresh sample saying the same keeps writes blocked.
   it('a peer with no recent sample does not pull the median to 0', () => {
     const { guard, peer, changes, advance } = setup();
     guard.helloComplete();
