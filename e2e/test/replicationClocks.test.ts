@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
-import { createClient, type MeshcacheClient } from '@meshcache/client';
-import { Cluster } from '../src/Cluster.js';
+import { createClient, type MeshcacheClient, type MeshcacheError } from '@meshcache/client';
+import { Cluster, getJson } from '../src/Cluster.js';
+import type { NodeProcess } from '../src/NodeProcess.js';
+import { waitFor } from '../src/waitFor.js';
 import { checkHistory, formatViolations, History } from '../src/history/index.js';
 
 jest.setTimeout(120_000);
@@ -80,5 +82,56 @@ describe('replication: versions keep real-time order across skewed clocks', () =
     await run('writer', 'write', b, 'clock:probe', 'probe');
     const entry = await b.getEntry('clock:probe', { consistency: 'QUORUM' });
     expect(entry?.version.physicalMs).toBeGreaterThan(Date.now() - 200 + 100);
+  });
+});
+
+describe('replication: a node whose clock is out of bounds stops coordinating writes', () => {
+  let cluster: Cluster | undefined;
+  const clients: MeshcacheClient[] = [];
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await cluster?.stopAll();
+  });
+
+  it('the node 2 s ahead refuses writes with CLOCK_SKEW and says so; the two in bound go on at ALL', async () => {
+    cluster = await Cluster.start(3, {
+      nodeArgs: (i) => ['--test-clock-offset-ms', i === 2 ? '2000' : '0'],
+    });
+    await cluster.waitForAgreement(cluster.nodes, (v) => v.members.length === 3);
+    const [good, , skewed] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
+    const g = createClient({ url: good.grpcAddress });
+    const s = createClient({ url: skewed.grpcAddress });
+    clients.push(g, s);
+    // Offsets are measured on replica traffic: write through both until the skewed node knows.
+    const err = await waitFor(
+      async () => {
+        await g.set('skew:warm', 'x', { consistency: 'ALL' });
+        try {
+          await s.set('skew:k', 'from-skewed', { consistency: 'QUORUM' });
+          return undefined;
+        } catch (e) {
+          return (e as MeshcacheError).code === 'CLOCK_SKEW' ? (e as MeshcacheError) : undefined;
+        }
+      },
+      { timeoutMs: 30_000, what: 'the skewed node to refuse a write with CLOCK_SKEW' },
+    );
+    expect(err.message).toMatch(/ms from its peers'; the limit is 500 \(maxClockSkewMs\)/);
+    const info = await getJson<{ replication: { writeBlocker: string | null } }>(
+      `${skewed.adminUrl}/v1/info`,
+    );
+    expect(info.replication.writeBlocker).toContain('maxClockSkewMs');
+    expect(
+      (await getJson<{ replication: { writeBlocker: string | null } }>(`${good.adminUrl}/v1/info`))
+        .replication.writeBlocker,
+    ).toBeNull();
+    // The others are in bound: writes at ALL (the skewed node is a replica) and reads work.
+    for (let i = 0; i < 20; i++) await g.set(`skew:ok${i}`, `v${i}`, { consistency: 'ALL' });
+    for (let i = 0; i < 20; i++) expect(await s.get(`skew:ok${i}`, { consistency: 'ALL' })).toBe(`v${i}`);
+    expect(await g.get('skew:k', { consistency: 'QUORUM' })).toBeUndefined();
+    const metrics = await (await fetch(`${skewed.adminUrl}/metrics`)).text();
+    expect(
+      Number(/^meshcache_clock_offset_median_seconds(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1]),
+    ).toBeLessThan(-1.5);
   });
 });

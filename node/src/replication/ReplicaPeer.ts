@@ -13,7 +13,7 @@ import {
   type UnsettledWrite,
 } from '@meshcache/proto';
 import type { Logger } from 'pino';
-import type { HybridLogicalClock } from '../store/index.js';
+import { hlcPhysicalMs, type HybridLogicalClock } from '../store/index.js';
 
 /**
  * How a request ended on this stream: the reply, or undefined when it was
@@ -32,6 +32,8 @@ export interface ReplicaPeerOptions {
   epoch: () => number;
   /** This node's wall clock (epoch ms; offset in tests). */
   wallClock: () => number;
+  /** A peer clock reading further ahead of this node's wall clock is not merged (it would drag this clock along). */
+  maxClockSkewMs: number;
   backoff: Readonly<BackoffOptions>;
   maxFrameBytes: number;
   /** Requests queued while the stream (re)connects; beyond it new requests fail at once. */
@@ -257,7 +259,9 @@ export class ReplicaPeer {
     let helloSeen = false;
     call.on('data', (frame: ReplicaReplyFrame) => {
       if (this.call !== call) return;
-      if (frame.hlc > 0) this.o.clock.observe(frame.hlc);
+      if (frame.hlc > 0 && hlcPhysicalMs(frame.hlc) <= this.o.wallClock() + this.o.maxClockSkewMs) {
+        this.o.clock.observe(frame.hlc);
+      }
       if (frame.wallMs > 0) this.o.onPeerWall?.(this.o.peerId, frame.wallMs, this.o.wallClock());
       if (!helloSeen) {
         helloSeen = true;

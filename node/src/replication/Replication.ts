@@ -80,6 +80,7 @@ export class Replication {
         clock: d.clock,
         epoch: () => this.sets.epoch,
         wallClock: d.wallClock,
+        maxClockSkewMs: o.maxClockSkewMs,
         backoff: { ...DEFAULT_BACKOFF, initialDelayMs: 100, maxDelayMs: 2000 },
         maxFrameBytes: o.maxFrameBytes,
         maxQueuedRequests: 100_000,
