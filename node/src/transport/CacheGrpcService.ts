@@ -160,7 +160,16 @@ export class CacheGrpcService {
   }
 
   /** Runs one frame, or explains why it cannot run. */
-  private runFrame(frame: OperationFrame, forward: boolean): ResultFrame | Promise<ResultFrame> {
+  /**
+   * With `late` (a stream), operations that finish later are handed to it one
+   * by one and the returned frame holds only those done now; without it (a
+   * unary call), the promise settles with every result.
+   */
+  private runFrame(
+    frame: OperationFrame,
+    forward: boolean,
+    late?: (r: Result) => void,
+  ): ResultFrame | Promise<ResultFrame> {
     const epoch = this.topology.epoch;
     this.counters.framesIn++;
     const malformed = malformedReason(frame);
@@ -177,7 +186,7 @@ export class CacheGrpcService {
     if (!this.coordinator) {
       return { epoch, results: this.executor.executeAll(frame.ops), error: ErrorCode.OK, errorMessage: '' };
     }
-    return this.coordinateFrame(frame, forward);
+    return this.coordinateFrame(frame, forward, late);
   }
 
   /**
@@ -186,7 +195,11 @@ export class CacheGrpcService {
    * forwarding asked) gets NOT_OWNER, with the epoch, for a key of which this
    * node holds no copy: its table is stale.
    */
-  private coordinateFrame(frame: OperationFrame, forward: boolean): ResultFrame | Promise<ResultFrame> {
+  private coordinateFrame(
+    frame: OperationFrame,
+    forward: boolean,
+    late?: (r: Result) => void,
+  ): ResultFrame | Promise<ResultFrame> {
     const coordinator = this.coordinator!;
     // Most frames hold only keys this node serves alone (a routing client, or
     // one node): run them as they are, synchronously, without a promise per operation.
@@ -199,27 +212,38 @@ export class CacheGrpcService {
       };
     }
     const deadline = performance.now() + this.options.requestTimeoutMs;
-    const pending = frame.ops.map((op): Result | Promise<Result> => {
+    const now: Result[] = [];
+    const pending: Promise<Result>[] = [];
+    for (const op of frame.ops) {
       const away = this.awayKeySlot(op);
       if (away !== undefined) {
         if (!forward) {
           this.counters.notOwnerOps++;
-          return failed(
-            op.id,
-            ErrorCode.NOT_OWNER,
-            `slot ${away} has no copy on ${this.options.nodeId} at epoch ${this.topology.epoch}; refresh the topology`,
+          now.push(
+            failed(
+              op.id,
+              ErrorCode.NOT_OWNER,
+              `slot ${away} has no copy on ${this.options.nodeId} at epoch ${this.topology.epoch}; refresh the topology`,
+            ),
           );
+          continue;
         }
         this.counters.forwardedOps++;
       }
-      return coordinator.execute(op, { consistency: op.consistency, deadline });
-    });
-    return Promise.all(pending).then((results) => ({
+      const r = coordinator.execute(op, { consistency: op.consistency, deadline });
+      // On a stream each result goes out as soon as it is ready (batched per tick): one
+      // slow operation (a forward to a paused node) must not hold its frame-mates' results.
+      if (late !== undefined) r.then(late);
+      else pending.push(r);
+    }
+    const out = (results: Result[]): ResultFrame => ({
       epoch: this.topology.epoch,
       results,
       error: ErrorCode.OK,
       errorMessage: '',
-    }));
+    });
+    if (late !== undefined || pending.length === 0) return out(now);
+    return Promise.all(pending).then((rest) => out(now.concat(rest)));
   }
 
   /** A slot of the operation's keys that this node holds no copy of, or undefined. */
@@ -292,7 +316,7 @@ export class CacheGrpcService {
       if (this.streams.delete(call)) this.counters.openStreams--;
     };
     const forward = this.forwarding(call.metadata);
-    // Frames waiting on forwarded operations; the stream ends only after they are written.
+    // Operations still running; the stream ends only after their results are written.
     let waiting = 0;
     let ended = false;
     const write = (out: ResultFrame) => {
@@ -303,15 +327,28 @@ export class CacheGrpcService {
         call.once('drain', () => call.resume());
       }
     };
+    // Results that finish after their frame, gathered into one frame per tick.
+    let later: Result[] = [];
+    let flushScheduled = false;
+    const flushLater = () => {
+      flushScheduled = false;
+      const results = later;
+      later = [];
+      waiting -= results.length;
+      write({ epoch: this.topology.epoch, results, error: ErrorCode.OK, errorMessage: '' });
+      if (waiting === 0 && ended && !call.writableEnded) call.end();
+    };
+    const late = (r: Result) => {
+      later.push(r);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushLater);
+      }
+    };
     call.on('data', (frame: OperationFrame) => {
-      const out = this.runFrame(frame, forward);
-      if (!(out instanceof Promise)) return write(out);
-      waiting++;
-      out
-        .then(write, (err: unknown) => this.log.error({ err }, 'frame failed'))
-        .finally(() => {
-          if (--waiting === 0 && ended && !call.writableEnded) call.end();
-        });
+      const out = this.runFrame(frame, forward, late) as ResultFrame;
+      waiting += frame.ops.length - out.results.length;
+      if (out.results.length > 0 || out.error !== ErrorCode.OK) write(out);
     });
     call.on('end', () => {
       forget();
