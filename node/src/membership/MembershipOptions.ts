@@ -47,7 +47,11 @@ export interface MembershipTimings {
   maxPacketBytes: number;
   /** Largest stream message accepted. */
   maxStreamBytes: number;
-  /** First retry of a join attempt; doubles up to `joinBackoffMaxMs`, with jitter. */
+  /**
+   * Join retries back off with the project's backoffDelayMs: the first waits
+   * between joinBackoffMinMs / 2 and joinBackoffMinMs, each next one twice as
+   * long, and none more than 3/4 of joinBackoffMaxMs (jitter included).
+   */
   joinBackoffMinMs: number;
   joinBackoffMaxMs: number;
   /** How long the first seed searches for an existing cluster before it bootstraps one. */
