@@ -66,6 +66,8 @@ export interface CoordinatorDeps {
   wallClock: () => number;
   /** Why this node must not coordinate writes now (clock not yet above its peers', or out of bounds), or undefined. */
   writeBlocker: () => { code: ErrorCode; message: string } | undefined;
+  /** While the clock warms up after start, a promise for the end of it: writes wait for it instead of failing. */
+  whenWarm: () => Promise<void> | undefined;
   /** Sends an unsettled record to every peer (a write given up on). */
   publishUnsettled: (write: UnsettledWrite) => void;
   options: CoordinatorOptions;
@@ -181,6 +183,11 @@ export class Coordinator implements OperationCoordinator, RoundHost {
           `consistency ${options.consistency} is not ONE (1), QUORUM (2) or ALL (3)`,
         ),
       );
+    }
+    if (op.type !== OpType.GET && op.type !== OpType.GET_MANY) {
+      // A node that just started stamps nothing until its clock is above its peers' (at most maxClockSkewMs).
+      const warm = this.d.whenWarm();
+      if (warm !== undefined) return warm.then(() => this.execute(op, options));
     }
     const cache = this.d.caches.indexOf(op.cache === '' ? DEFAULT_CACHE_NAME : op.cache);
     if (cache < 0) return Promise.resolve(this.d.executor.execute(op)); // UNKNOWN_CACHE, with its message

@@ -64,6 +64,33 @@ export class ClockGuard {
   /** Every peer this node expects a hello from has answered: its clock is above theirs. */
   helloComplete(): void {
     this.warmedUp = true;
+    this.warm?.resolve();
+  }
+
+  private warm: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  /**
+   * Undefined once warmed up; else a promise that settles when the hellos are
+   * in or maxClockSkewMs has passed since start, whichever comes first (a
+   * write waits for it rather than being refused).
+   */
+  whenWarm(): Promise<void> | undefined {
+    if (this.warmedUp) return undefined;
+    const left = this.maxClockSkewMs - (this.monotonic() - this.startedAt);
+    if (left <= 0) {
+      this.warmedUp = true;
+      return undefined;
+    }
+    if (this.warm === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.warm = { promise, resolve };
+      setTimeout(() => {
+        this.warmedUp = true;
+        resolve();
+      }, left).unref();
+    }
+    return this.warm.promise;
   }
 
   observe(peerId: string, peerWallMs: number, localWallMs: number): void {

@@ -149,6 +149,7 @@ export class Replication {
       stats: this.stats,
       wallClock: d.wallClock,
       writeBlocker: () => this.clockGuard.blocker(),
+      whenWarm: () => this.clockGuard.whenWarm(),
       publishUnsettled: (write: UnsettledWrite) => {
         d.settled.pin(write);
         this.peers.sendUnsettled(this.sets.peers(), write);

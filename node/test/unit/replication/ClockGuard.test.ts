@@ -46,6 +46,22 @@ describe('ClockGuard: warm-up', () => {
     expect(guard.blocker()).toBeUndefined();
   });
 
+  it('whenWarm: a promise that settles on helloComplete(), then undefined', async () => {
+    const { guard } = setup();
+    const warm = guard.whenWarm();
+    expect(warm).toBeInstanceOf(Promise);
+    expect(guard.whenWarm()).toBe(warm); // one promise for every waiting write
+    guard.helloComplete();
+    await warm;
+    expect(guard.whenWarm()).toBeUndefined();
+  });
+
+  it('whenWarm is undefined once maxClockSkewMs has passed, hellos or not', () => {
+    const { guard, advance } = setup();
+    advance(BOUND);
+    expect(guard.whenWarm()).toBeUndefined();
+  });
+
   it('NOT_READY during warm-up comes before CLOCK_SKEW', () => {
     const { guard, peer } = setup();
     peer('a', 5000);
