@@ -79,7 +79,9 @@ function tooLarge(r: ReplicaRequest, size: number, budget: number): ReplicaReply
 
 /**
  * One long-lived, batched stream from this node to one peer's Replica
- * service. Requests made in the same tick travel in one frame; replies come
+ * service. Requests made in one turn of the event loop travel in one frame
+ * (flushed on setImmediate, after the turn's I/O: replies from several peers
+ * that each trigger a request still share a frame); replies come
  * back in frames and are matched by id. The stream reconnects with the
  * project's capped, jittered backoff; while it is down, requests fail at once
  * (a missing ack the coordinator counts) rather than wait.
@@ -152,11 +154,11 @@ export class ReplicaPeer {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.state !== 'ready') return;
     this.flushScheduled = true;
-    process.nextTick(this.flush);
+    setImmediate(this.flush);
   }
 
   /**
-   * Sends what this tick queued, in as few frames as fit under maxFrameBytes
+   * Sends what this turn of the event loop queued, in as few frames as fit under maxFrameBytes
    * (a frame over the channel's limit would fail the whole stream and every
    * request on it). A request that cannot fit in any frame fails alone.
    */

@@ -130,7 +130,8 @@ export class ReplicaService {
     this.calls.add(call);
     let helloDone = false;
     let peer = '?';
-    // Replies of asynchronous requests (COORDINATE) gather here and go out in one frame per tick.
+    // Replies of asynchronous requests (COORDINATE) gather here and go out in one frame per
+    // turn of the event loop (setImmediate: after the turn's I/O, so many finish together).
     let later: ReplicaReply[] = [];
     let laterScheduled = false;
     const forget = () => {
@@ -208,7 +209,7 @@ export class ReplicaService {
           later.push(async);
           if (!laterScheduled) {
             laterScheduled = true;
-            process.nextTick(flushLater);
+            setImmediate(flushLater);
           }
         });
         if (reply !== undefined) replies.push(reply);
