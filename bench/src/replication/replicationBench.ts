@@ -374,8 +374,8 @@ async function main(): Promise<void> {
     const f = (o: OpFigures) => `p50 ${ms(o.p50Ms)} / p95 ${ms(o.p95Ms)} / p99 ${ms(o.p99Ms)} ms`;
     console.log(
       `In "RF 1 ONE (all keys)", gets and sets on keys ${clientNode} owns: ${f(split.localKeyOps)}; on keys it ` +
-        `forwards: ${f(split.forwardedKeyOps)}. (Close figures mean local calls wait for forwarded ones: the node ` +
-        `answers a frame of operations with one frame, once every operation in it has finished.)`,
+        `forwards: ${f(split.forwardedKeyOps)}. (Close figures would mean local calls wait for forwarded ones ` +
+        `that shared their frame.)`,
     );
   }
 
