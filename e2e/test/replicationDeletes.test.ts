@@ -417,8 +417,8 @@ describe('replication: deletes, expiries and evictions never bring an older valu
   });
 
   it('a write racing a delete of the same key: every node settles on one outcome, before and after a paused replica catches up', async () => {
-    // Skewed clocks (node 0 ahead, node 1 behind) make concurrent rounds stamp
-    // out of real-time order, so re-stamps above newer versions happen.
+    // Skewed clocks (node 0 ahead, node 1 behind): the node behind must stamp
+    // above what its replicas already hold, not by its own clock.
     const offsets = [150, -150, 0];
     bed = await Bed.start([], (i) => ['--test-clock-offset-ms', String(offsets[i] ?? 0)]);
     const [a, b, c] = bed.nodes;

@@ -181,8 +181,9 @@ class SessionWorkload {
    * Judges the run: the history checker, then the sessions' own checks. A
    * failure report lists every read of the violating key that completed
    * after the violation's first operation was invoked, with the versions
-   * returned (the same value under two versions means a write was re-stamped
-   * after a read had returned it), and each node's re-stamp count.
+   * returned (the same value under two versions would mean a write got a
+   * second version after a read had returned it), and each node's count of
+   * writes stamped above its own clock.
    */
   async assertClean(nodes: readonly NodeProcess[], note = ''): Promise<void> {
     const violations = checkHistory(this.history);
@@ -253,9 +254,9 @@ describe('replication: read-your-writes and monotonic reads at QUORUM', () => {
 
   it('two hot keys, every process on them through every node: no read goes back, no session misses its own write', async () => {
     // Most contention there can be: concurrent writes of one key through
-    // different coordinators keep finding newer versions on replicas (the
-    // re-stamp path), while reads through a third coordinator settle on and
-    // repair whatever is newest at that instant.
+    // different coordinators keep finding newer versions on replicas (this is
+    // where re-stamping once brought overwritten values back), while reads
+    // through a third coordinator settle on and repair whatever is newest.
     const nodes = await start();
     const keys = ['hot:0', 'hot:1'];
     const w = new SessionWorkload(clients, keys, 4, 6, () => [0, 1, 2]);

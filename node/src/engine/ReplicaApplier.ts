@@ -8,8 +8,8 @@ import { errorCodeOf, errorMessageOf } from './OperationError.js';
  * OperationExecutor, does): a write carries its coordinator's version and
  * absolute expiry, and the store keeps whichever version is newer
  * (last writer wins), tombstones included. The reply always tells the
- * version held afterwards, so a coordinator whose write lost learns the
- * newer version and re-stamps above it.
+ * version held afterwards: a coordinator learns whether this replica holds
+ * its write or a newer one, and reads learn what to repair.
  */
 export class ReplicaApplier {
   constructor(private readonly caches: CacheRegistry) {}
