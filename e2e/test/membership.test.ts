@@ -59,7 +59,7 @@ describe('cluster membership (5 real nodes, one seed)', () => {
       }>(`${n.adminUrl}/v1/cluster/topology`);
       expect(topology.epoch).toBe(v.epoch);
       expect(topology.members.map((m) => m.id)).toEqual(v.members.map((m) => m.id));
-      // The decider's payload (placeholder placement) is committed with the view: all slots, one owner each.
+      // The decider's payload (the placement) is committed with the view: every slot placed, on the members.
       expect(topology.ranges[0]!.start).toBe(0);
       expect(topology.ranges.at(-1)!.end).toBe(16383);
       expect(new Set(topology.ranges.flatMap((r) => r.replicas))).toEqual(

@@ -1,10 +1,10 @@
 import { SLOT_COUNT, type SlotRange } from '@meshcache/proto';
 
 /**
- * Placeholder placement until the placement table lands: the slots split into
- * one contiguous, near-equal range per member, in view order, one replica
- * each. The decider computes it and commits it with the view as its payload,
- * so every node serves the same table.
+ * The first placement payload's shape, from before placement tables: the
+ * slots split into one contiguous, near-equal range per member, in view
+ * order, one replica each. Views now carry tables (placementPayload); a view
+ * whose payload has none is still read through rangesOfPayload below.
  */
 export function evenSlotRanges(memberIds: readonly string[]): SlotRange[] {
   const n = memberIds.length;
