@@ -38,13 +38,11 @@ import { WriteRound } from './WriteRound.js';
 
 const EMPTY = Buffer.alloc(0);
 
-/** Tunables of the coordinator (validated with the node's options). */
+/** Tunables of the coordinator; their defaults and validation are the node options' (readRepairChance). */
 export interface CoordinatorOptions {
   /** Share of reads at ONE that also check the other replicas in the background and repair them (0..1). */
   readRepairChance: number;
 }
-
-export const DEFAULT_COORDINATOR_OPTIONS: CoordinatorOptions = { readRepairChance: 0.1 };
 
 /** What the coordinator reaches peers with (ReplicaPeers). */
 export interface PeerSender {

@@ -262,7 +262,7 @@ export class ReplicaService {
     };
   }
 
-  /** The reply to one request, or undefined when it will come later through `async`. */
+  /** The reply to one request; undefined for a COORDINATE, whose reply is handed to `async` once its operation finishes. */
   private handle(
     request: ReplicaRequest,
     epoch: number,
