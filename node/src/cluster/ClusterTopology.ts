@@ -116,6 +116,10 @@ export class ClusterTopology extends EventEmitter<{ change: [Topology] }> {
         tables: placement.tables.map((t) => ({
           replicationFactor: t.replicationFactor,
           ranges: t.toRanges(),
+          pending: (placement.pending(t.replicationFactor)?.toJSON() ?? []).map((p) => ({
+            ...p,
+            since: p.since,
+          })),
         })),
       };
       this.parsed = parsed;

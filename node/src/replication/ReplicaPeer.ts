@@ -60,7 +60,7 @@ function requestBytes(r: ReplicaRequest): number {
     for (const k of op.keys) opBytes += k.length + 8;
     for (const e of op.entries) opBytes += e.key.length + e.value.length + 24;
   }
-  return r.key.length + r.value.length + r.cache.length + opBytes + 96;
+  return r.key.length + r.value.length + r.cache.length + r.slots.length + opBytes + 96;
 }
 
 function tooLarge(r: ReplicaRequest, size: number, budget: number): ReplicaReply {
@@ -74,6 +74,11 @@ function tooLarge(r: ReplicaRequest, size: number, budget: number): ReplicaReply
     value: EMPTY,
     expiresAtMs: 0,
     result: undefined,
+    entries: [],
+    cursor: 0,
+    done: false,
+    epoch: 0,
+    payload: EMPTY,
   };
 }
 
@@ -391,5 +396,15 @@ export function emptyRequest(): ReplicaRequest {
     operation: undefined,
     timeoutMs: 0,
     versionOnly: false,
+    slots: EMPTY,
+    cursor: 0,
+    maxBytes: 0,
+    purpose: 0,
+    since: 0,
+    replicationFactor: 0,
+    cutoffMs: 0,
+    level: 0,
+    nodeId: '',
+    force: false,
   };
 }

@@ -331,5 +331,10 @@ function emptyReply(id: number): ReplicaReply {
     value: EMPTY,
     expiresAtMs: 0,
     result: undefined,
+    entries: [],
+    cursor: 0,
+    done: false,
+    epoch: 0,
+    payload: EMPTY,
   };
 }

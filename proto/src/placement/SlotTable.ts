@@ -1,8 +1,13 @@
 import { SLOT_COUNT } from '../protocol.js';
 import type { SlotRange } from '../gen/meshcache/v1/cache.js';
 
-/** Marks an empty replica cell. */
-const NONE = 0xffff;
+/**
+ * Marks an empty replica cell. Target tables are uniform; a committed table
+ * may have slots with fewer replicas than `width` while a change of width
+ * (a cluster growing past its replication factor) is cut over slot by slot.
+ */
+export const NO_REPLICA = 0xffff;
+const NONE = NO_REPLICA;
 
 /** Why a slot table (or its range encoding) is not acceptable. */
 export class SlotTableError extends Error {
@@ -11,12 +16,15 @@ export class SlotTableError extends Error {
 
 /**
  * The placement of one replication factor: for each of the 16384 slots, an
- * ordered replica list (primary first) of member ids. Every slot has the same
- * number of replicas, `width` = min(replicationFactor, members). Immutable;
- * cells index into `members` (sorted ids), `width` cells per slot.
+ * ordered replica list (primary first) of member ids, `width` =
+ * min(replicationFactor, members) cells per slot. Immutable; cells index into
+ * `members` (sorted ids). A slot may list fewer than `width` replicas (its
+ * trailing cells NO_REPLICA) only in a committed table in the middle of a
+ * width change; tables computed by placement are uniform (`uniform`).
  */
 export class SlotTable {
   private index: Map<string, number> | undefined;
+  private uniformValue: boolean | undefined;
 
   constructor(
     readonly replicationFactor: number,
@@ -46,7 +54,7 @@ export class SlotTable {
     return this.index.get(id) ?? -1;
   }
 
-  /** The replica at `position` (0 = primary) of `slot`, as a member index. */
+  /** The replica at `position` (0 = primary) of `slot`, as a member index (NO_REPLICA when empty). */
   cell(slot: number, position: number): number {
     return this.cells[slot * this.width + position]!;
   }
@@ -54,8 +62,24 @@ export class SlotTable {
   /** The replicas of `slot`, primary first. */
   replicas(slot: number): string[] {
     const out: string[] = [];
-    for (let k = 0; k < this.width; k++) out.push(this.members[this.cells[slot * this.width + k]!]!);
+    for (let k = 0; k < this.width; k++) {
+      const c = this.cells[slot * this.width + k]!;
+      if (c !== NONE) out.push(this.members[c]!);
+    }
     return out;
+  }
+
+  /** How many replicas `slot` lists (`width`, except in the middle of a width change). */
+  countOf(slot: number): number {
+    let n = 0;
+    for (let k = 0; k < this.width; k++) if (this.cells[slot * this.width + k] !== NONE) n++;
+    return n;
+  }
+
+  /** Whether every slot lists `width` replicas. */
+  get uniform(): boolean {
+    if (this.uniformValue === undefined) this.uniformValue = !this.cells.includes(NONE);
+    return this.uniformValue;
   }
 
   /** The primary of `slot`, or undefined in an empty table. */
@@ -80,6 +104,7 @@ export class SlotTable {
       const base = s * this.width;
       for (let k = 0; k < this.width; k++) {
         const m = this.cells[base + k]!;
+        if (m === NONE) continue;
         t[m]!++;
         if (k === 0) p[m]!++;
       }
@@ -106,12 +131,13 @@ export class SlotTable {
 
   /**
    * Rebuilds a table from its ranges. The ranges must be sorted, cover every
-   * slot exactly once, and list the same number of distinct replicas each (at
-   * most the replication factor).
+   * slot exactly once, and list distinct replicas each (at least one, at most
+   * the replication factor); the widest range sets `width`.
    */
   static fromRanges(replicationFactor: number, ranges: readonly SlotRange[]): SlotTable {
     if (ranges.length === 0) return SlotTable.empty(replicationFactor);
-    const width = ranges[0]!.replicas.length;
+    let width = 0;
+    for (const r of ranges) if (Array.isArray(r.replicas)) width = Math.max(width, r.replicas.length);
     if (width < 1 || width > replicationFactor) {
       throw new SlotTableError(
         `ranges list ${width} replicas; the replication factor is ${replicationFactor}`,
@@ -128,16 +154,14 @@ export class SlotTable {
         throw new SlotTableError(`range ${r.start}..${r.end} does not start at slot ${next}`);
       }
       if (r.end >= SLOT_COUNT) throw new SlotTableError(`range ends past slot ${SLOT_COUNT - 1}`);
-      if (r.replicas.length !== width) {
-        throw new SlotTableError(
-          `range ${r.start}..${r.end} lists ${r.replicas.length} replicas, not ${width}`,
-        );
+      if (r.replicas.length === 0) {
+        throw new SlotTableError(`range ${r.start}..${r.end} lists no replicas`);
       }
-      if (new Set(r.replicas).size !== width) {
+      if (new Set(r.replicas).size !== r.replicas.length) {
         throw new SlotTableError(`range ${r.start}..${r.end} lists a replica twice`);
       }
       for (let s = r.start; s <= r.end; s++) {
-        for (let k = 0; k < width; k++) cells[s * width + k] = index.get(r.replicas[k]!)!;
+        for (let k = 0; k < r.replicas.length; k++) cells[s * width + k] = index.get(r.replicas[k]!)!;
       }
       next = r.end + 1;
     }
@@ -152,6 +176,56 @@ export class SlotTable {
       if (this.members[this.cells[i]!] !== other.members[other.cells[i]!]) return false;
     }
     return true;
+  }
+
+  /** Whether `slot` lists the same replicas, in the same order, in both tables. */
+  sameSlot(other: SlotTable, slot: number): boolean {
+    const n = this.countOf(slot);
+    if (other.countOf(slot) !== n) return false;
+    for (let k = 0; k < n; k++) {
+      if (this.members[this.cell(slot, k)] !== other.members[other.cell(slot, k)]) return false;
+    }
+    return true;
+  }
+
+  /** Whether `slot` holds the same members, in any order, in both tables. */
+  sameMembers(other: SlotTable, slot: number): boolean {
+    const a = this.replicas(slot);
+    const b = other.replicas(slot);
+    return a.length === b.length && a.every((id) => b.includes(id));
+  }
+
+  /**
+   * A table whose slots are given one by one (each 1..width distinct ids, in
+   * order); used to assemble a committed table from a cut-over and a pending
+   * one.
+   */
+  static fromSlots(
+    replicationFactor: number,
+    width: number,
+    replicasOf: (slot: number) => readonly string[],
+  ): SlotTable {
+    const lists: (readonly string[])[] = new Array(SLOT_COUNT);
+    const ids = new Set<string>();
+    let widest = 0;
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      const list = replicasOf(s);
+      if (list.length === 0 || list.length > width) {
+        throw new SlotTableError(`slot ${s} lists ${list.length} replicas; width is ${width}`);
+      }
+      lists[s] = list;
+      widest = Math.max(widest, list.length);
+      for (const id of list) ids.add(id);
+    }
+    width = widest;
+    const members = [...ids].sort();
+    const index = new Map(members.map((m, i) => [m, i]));
+    const cells = new Uint16Array(SLOT_COUNT * width).fill(NONE);
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      const list = lists[s]!;
+      for (let k = 0; k < list.length; k++) cells[s * width + k] = index.get(list[k]!)!;
+    }
+    return new SlotTable(replicationFactor, members, width, cells);
   }
 }
 

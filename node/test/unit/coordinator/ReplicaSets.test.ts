@@ -160,32 +160,35 @@ describe('ReplicaSets: staleEpoch', () => {
     expect(sets.staleEpoch(2, 0, 1)).toBe(false); // no table of that factor
   });
 
-  it('refuses older epochs only on the slots whose replica list changed', () => {
+  it('a reordering (new primary, same members) fences nothing', () => {
     const { source, sets } = setup();
     source.commit(5, [T3], MEMBERS);
     source.commit(7, [T3_MOVED], MEMBERS);
-    // Reordered slots (new primary) changed at 7.
-    for (const slot of [HALF, HALF + 4095]) {
-      expect(sets.staleEpoch(3, slot, 6)).toBe(true);
-      expect(sets.staleEpoch(3, slot, 7)).toBe(false);
-    }
-    // Untouched slots keep their older change epoch.
-    for (const slot of [0, HALF - 1, HALF + 4096, SLOT_COUNT - 1]) {
+    for (const slot of [HALF, HALF + 4095, 0, SLOT_COUNT - 1]) {
       expect(sets.staleEpoch(3, slot, 5)).toBe(false);
-      expect(sets.staleEpoch(3, slot, 6)).toBe(false);
       expect(sets.staleEpoch(3, slot, 4)).toBe(true);
     }
     expect(sets.replicas(3, HALF)).toEqual(['c', 'b', 'd']);
   });
 
-  it('a new epoch with the same table changes no slot', () => {
+  it('refuses older epochs only on the slots whose write targets gained a member', () => {
     const { source, sets } = setup();
     source.commit(5, [T3], MEMBERS);
-    source.commit(7, [T3_MOVED], MEMBERS);
-    source.commit(9, [T3_MOVED], MEMBERS);
-    expect(sets.staleEpoch(3, HALF, 7)).toBe(false);
-    expect(sets.staleEpoch(3, HALF, 6)).toBe(true);
-    expect(sets.staleEpoch(3, 0, 5)).toBe(false);
+    // The second half's first quarter moves from b, c, d to a, c, d: a is new there.
+    const moved = table(3, [
+      { start: 0, end: HALF - 1, replicas: ['a', 'b', 'c'] },
+      { start: HALF, end: HALF + 4095, replicas: ['a', 'c', 'd'] },
+      { start: HALF + 4096, end: SLOT_COUNT - 1, replicas: ['b', 'c', 'd'] },
+    ]);
+    source.commit(7, [moved], MEMBERS);
+    for (const slot of [HALF, HALF + 4095]) {
+      expect(sets.staleEpoch(3, slot, 6)).toBe(true);
+      expect(sets.staleEpoch(3, slot, 7)).toBe(false);
+    }
+    for (const slot of [0, HALF - 1, HALF + 4096, SLOT_COUNT - 1]) {
+      expect(sets.staleEpoch(3, slot, 6)).toBe(false);
+      expect(sets.staleEpoch(3, slot, 4)).toBe(true);
+    }
   });
 
   it('a factor seen for the first time marks all its slots, leaving the other factors alone', () => {
@@ -197,13 +200,12 @@ describe('ReplicaSets: staleEpoch', () => {
     expect(sets.staleEpoch(3, 0, 5)).toBe(false);
   });
 
-  it('a narrower table (fewer members) changes every slot', () => {
+  it('a narrower table (members removed) fences nothing: older coordinators write a superset', () => {
     const { source, sets } = setup();
     source.commit(5, [T3], MEMBERS);
     const narrow = table(3, [{ start: 0, end: SLOT_COUNT - 1, replicas: ['a', 'b'] }]);
     source.commit(6, [narrow], MEMBERS.slice(0, 2));
-    expect(sets.staleEpoch(3, 0, 5)).toBe(true);
-    expect(sets.staleEpoch(3, SLOT_COUNT - 1, 5)).toBe(true);
+    expect(sets.staleEpoch(3, 0, 5)).toBe(false);
     expect(sets.replicas(3, 0)).toEqual(['a', 'b']);
   });
 

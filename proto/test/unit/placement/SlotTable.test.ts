@@ -94,12 +94,24 @@ describe('SlotTable', () => {
     expect(() => SlotTable.fromRanges(2, [{ start: 0, end: 100, replicas: ['a'] }])).toThrow(/stop/);
     expect(() => SlotTable.fromRanges(2, full(['a', 'a']))).toThrow(/twice/);
     expect(() => SlotTable.fromRanges(1, full(['a', 'b']))).toThrow(/replication factor/);
-    expect(() =>
-      SlotTable.fromRanges(2, [
-        { start: 0, end: 10, replicas: ['a', 'b'] },
-        { start: 11, end: SLOT_COUNT - 1, replicas: ['a'] },
-      ]),
-    ).toThrow(/lists 1 replicas/);
+    expect(() => SlotTable.fromRanges(2, [{ start: 0, end: SLOT_COUNT - 1, replicas: [] }])).toThrow(
+      /list 0 replicas/,
+    );
+  });
+
+  it('a committed table in the middle of a width change lists fewer replicas on some slots', () => {
+    const t = SlotTable.fromRanges(2, [
+      { start: 0, end: 10, replicas: ['a', 'b'] },
+      { start: 11, end: SLOT_COUNT - 1, replicas: ['a'] },
+    ]);
+    expect(t.width).toBe(2);
+    expect(t.uniform).toBe(false);
+    expect(t.replicas(5)).toEqual(['a', 'b']);
+    expect(t.replicas(11)).toEqual(['a']);
+    expect(t.countOf(11)).toBe(1);
+    expect(t.positionOf(11, 'b')).toBe(-1);
+    expect(t.counts().replicas.get('b')).toBe(11);
+    expect(SlotTable.fromRanges(2, t.toRanges()).equals(t)).toBe(true);
   });
 
   it('an empty table has no replicas', () => {

@@ -679,7 +679,19 @@ export interface SlotRange {
 /** The slot table every cache of one replication factor shares. */
 export interface PlacementTable {
   replicationFactor: number;
+  /** Each slot's committed (last cut-over) replicas: reads go here. */
   ranges: SlotRange[];
+  /** Slots moving to a new replica set: writes go to both sets until the cutover. */
+  pending: PendingRange[];
+}
+
+/** Slots whose replicas are moving, with their target set. */
+export interface PendingRange {
+  start: number;
+  end: number;
+  replicas: string[];
+  /** Epoch of the view that made the move pending. */
+  since: number;
 }
 
 export interface Topology {
@@ -3003,7 +3015,7 @@ export const SlotRange: MessageFns<SlotRange> = {
 };
 
 function createBasePlacementTable(): PlacementTable {
-  return { replicationFactor: 0, ranges: [] };
+  return { replicationFactor: 0, ranges: [], pending: [] };
 }
 
 export const PlacementTable: MessageFns<PlacementTable> = {
@@ -3013,6 +3025,9 @@ export const PlacementTable: MessageFns<PlacementTable> = {
     }
     for (const v of message.ranges) {
       SlotRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.pending) {
+      PendingRange.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -3046,6 +3061,14 @@ export const PlacementTable: MessageFns<PlacementTable> = {
             message.ranges.push(SlotRange.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pending.push(PendingRange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3066,6 +3089,9 @@ export const PlacementTable: MessageFns<PlacementTable> = {
         ? globalThis.Number(object.replication_factor)
         : 0,
       ranges: globalThis.Array.isArray(object?.ranges) ? object.ranges.map((e: any) => SlotRange.fromJSON(e)) : [],
+      pending: globalThis.Array.isArray(object?.pending)
+        ? object.pending.map((e: any) => PendingRange.fromJSON(e))
+        : [],
     };
   },
 
@@ -3077,6 +3103,9 @@ export const PlacementTable: MessageFns<PlacementTable> = {
     if (message.ranges?.length) {
       obj.ranges = message.ranges.map((e) => SlotRange.toJSON(e));
     }
+    if (message.pending?.length) {
+      obj.pending = message.pending.map((e) => PendingRange.toJSON(e));
+    }
     return obj;
   },
 
@@ -3087,6 +3116,124 @@ export const PlacementTable: MessageFns<PlacementTable> = {
     const message = createBasePlacementTable();
     message.replicationFactor = object.replicationFactor ?? 0;
     message.ranges = object.ranges?.map((e) => SlotRange.fromPartial(e)) || [];
+    message.pending = object.pending?.map((e) => PendingRange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePendingRange(): PendingRange {
+  return { start: 0, end: 0, replicas: [], since: 0 };
+}
+
+export const PendingRange: MessageFns<PendingRange> = {
+  encode(message: PendingRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== 0) {
+      writer.uint32(8).uint32(message.start);
+    }
+    if (message.end !== 0) {
+      writer.uint32(16).uint32(message.end);
+    }
+    for (const v of message.replicas) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.since !== 0) {
+      writer.uint32(32).uint64(message.since);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PendingRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePendingRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.start = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.end = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.replicas.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.since = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PendingRange {
+    return {
+      start: isSet(object.start) ? globalThis.Number(object.start) : 0,
+      end: isSet(object.end) ? globalThis.Number(object.end) : 0,
+      replicas: globalThis.Array.isArray(object?.replicas) ? object.replicas.map((e: any) => globalThis.String(e)) : [],
+      since: isSet(object.since) ? globalThis.Number(object.since) : 0,
+    };
+  },
+
+  toJSON(message: PendingRange): unknown {
+    const obj: any = {};
+    if (message.start !== 0) {
+      obj.start = Math.round(message.start);
+    }
+    if (message.end !== 0) {
+      obj.end = Math.round(message.end);
+    }
+    if (message.replicas?.length) {
+      obj.replicas = message.replicas;
+    }
+    if (message.since !== 0) {
+      obj.since = Math.round(message.since);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PendingRange>, I>>(base?: I): PendingRange {
+    return PendingRange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PendingRange>, I>>(object: I): PendingRange {
+    const message = createBasePendingRange();
+    message.start = object.start ?? 0;
+    message.end = object.end ?? 0;
+    message.replicas = object.replicas?.map((e) => e) || [];
+    message.since = object.since ?? 0;
     return message;
   },
 };

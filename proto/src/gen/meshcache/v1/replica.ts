@@ -26,6 +26,32 @@ export enum ReplicaOpType {
   READ = 2,
   /** COORDINATE - Coordinate a client operation (this node is not a replica of its key). */
   COORDINATE = 3,
+  /**
+   * SCAN - Send the items (values and tombstones, with versions and absolute
+   * expiries) of the slots in `slots` whose key hash is at or past `cursor`,
+   * up to about `max_bytes`; the reply carries them and the next cursor
+   * (`done` when the whole hash space is covered). Refused (NOT_READY) by a
+   * node that has not filled those slots, and refused (STALE_EPOCH,
+   * INVALID_ARGUMENT) when the asker is not a replica the purpose allows.
+   */
+  SCAN = 4,
+  /** SYNC - Reply with this node's installed epoch (`epoch`) and nothing else. */
+  SYNC = 5,
+  /**
+   * FILLED - To the decider: the sender has filled `slots` of factor
+   * `replication_factor` for the move pending since epoch `since`.
+   */
+  FILLED = 6,
+  /**
+   * DIGESTS - Anti-entropy: reply with digests (`payload`) of the items of `slots`
+   * alive past `cutoff_ms` (`level` 0: per slot range; 1: per slot).
+   */
+  DIGESTS = 7,
+  /**
+   * DRAIN - To the decider: drain member `node_id` (move its slots away, then remove
+   * it); `force` skips the replication-factor and memory checks.
+   */
+  DRAIN = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -43,6 +69,21 @@ export function replicaOpTypeFromJSON(object: any): ReplicaOpType {
     case 3:
     case "COORDINATE":
       return ReplicaOpType.COORDINATE;
+    case 4:
+    case "SCAN":
+      return ReplicaOpType.SCAN;
+    case 5:
+    case "SYNC":
+      return ReplicaOpType.SYNC;
+    case 6:
+    case "FILLED":
+      return ReplicaOpType.FILLED;
+    case 7:
+    case "DIGESTS":
+      return ReplicaOpType.DIGESTS;
+    case 8:
+    case "DRAIN":
+      return ReplicaOpType.DRAIN;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -60,7 +101,66 @@ export function replicaOpTypeToJSON(object: ReplicaOpType): string {
       return "READ";
     case ReplicaOpType.COORDINATE:
       return "COORDINATE";
+    case ReplicaOpType.SCAN:
+      return "SCAN";
+    case ReplicaOpType.SYNC:
+      return "SYNC";
+    case ReplicaOpType.FILLED:
+      return "FILLED";
+    case ReplicaOpType.DIGESTS:
+      return "DIGESTS";
+    case ReplicaOpType.DRAIN:
+      return "DRAIN";
     case ReplicaOpType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Why a SCAN is asked for (what the source checks the asker against). */
+export enum ScanPurpose {
+  SCAN_PURPOSE_UNSPECIFIED = 0,
+  /** TRANSFER - A target of a move pending since `since` fills the slot. */
+  TRANSFER = 1,
+  /** BOOTSTRAP - A replica of the committed set that restarted empty fills the slot. */
+  BOOTSTRAP = 2,
+  /** REPAIR - A replica of the committed set repairs differences (anti-entropy). */
+  REPAIR = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function scanPurposeFromJSON(object: any): ScanPurpose {
+  switch (object) {
+    case 0:
+    case "SCAN_PURPOSE_UNSPECIFIED":
+      return ScanPurpose.SCAN_PURPOSE_UNSPECIFIED;
+    case 1:
+    case "TRANSFER":
+      return ScanPurpose.TRANSFER;
+    case 2:
+    case "BOOTSTRAP":
+      return ScanPurpose.BOOTSTRAP;
+    case 3:
+    case "REPAIR":
+      return ScanPurpose.REPAIR;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ScanPurpose.UNRECOGNIZED;
+  }
+}
+
+export function scanPurposeToJSON(object: ScanPurpose): string {
+  switch (object) {
+    case ScanPurpose.SCAN_PURPOSE_UNSPECIFIED:
+      return "SCAN_PURPOSE_UNSPECIFIED";
+    case ScanPurpose.TRANSFER:
+      return "TRANSFER";
+    case ScanPurpose.BOOTSTRAP:
+      return "BOOTSTRAP";
+    case ScanPurpose.REPAIR:
+      return "REPAIR";
+    case ScanPurpose.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -82,6 +182,16 @@ export interface ReplicaHelloReply {
   /** The callee's hybrid logical clock and committed epoch. */
   hlc: number;
   epoch: number;
+}
+
+/** One stored version of a key, as moved between replicas. */
+export interface ReplicaEntry {
+  key: Buffer;
+  value: Buffer;
+  hlc: number;
+  node: number;
+  expiresAtMs: number;
+  tombstone: boolean;
 }
 
 export interface ReplicaRequest {
@@ -106,6 +216,25 @@ export interface ReplicaRequest {
   timeoutMs: number;
   /** READ: the version only, no value (a coordinator about to stamp a write learns what a quorum holds). */
   versionOnly: boolean;
+  /** SCAN, FILLED, DIGESTS: a 2048-byte bitmap of slots (bit s % 8 of byte s / 8). */
+  slots: Buffer;
+  /** SCAN: the key-hash position to continue from (0 to start). */
+  cursor: number;
+  /** SCAN: reply size the asker wants at most (about). */
+  maxBytes: number;
+  purpose: ScanPurpose;
+  /** SCAN (TRANSFER), FILLED: the epoch the move became pending. */
+  since: number;
+  /** SCAN, FILLED, DIGESTS: the replication factor whose table `slots` refers to. */
+  replicationFactor: number;
+  /** DIGESTS: entries expiring at or before this time (epoch ms) are left out. */
+  cutoffMs: number;
+  /** DIGESTS: 0 = one digest per slot range, 1 = one per slot. */
+  level: number;
+  /** DRAIN: the member to drain. */
+  nodeId: string;
+  /** DRAIN: skip the replication-factor and memory checks. */
+  force: boolean;
 }
 
 /**
@@ -164,7 +293,18 @@ export interface ReplicaReply {
   value: Buffer;
   expiresAtMs: number;
   /** COORDINATE: the operation's result. */
-  result: Result | undefined;
+  result:
+    | Result
+    | undefined;
+  /** SCAN: the items found. */
+  entries: ReplicaEntry[];
+  /** SCAN: where to continue; `done` when nothing is left. */
+  cursor: number;
+  done: boolean;
+  /** SYNC: the replying node's installed epoch. */
+  epoch: number;
+  /** DIGESTS: the digests, in slot order. */
+  payload: Buffer;
 }
 
 export interface ReplicaReplyFrame {
@@ -464,6 +604,159 @@ export const ReplicaHelloReply: MessageFns<ReplicaHelloReply> = {
   },
 };
 
+function createBaseReplicaEntry(): ReplicaEntry {
+  return { key: Buffer.alloc(0), value: Buffer.alloc(0), hlc: 0, node: 0, expiresAtMs: 0, tombstone: false };
+}
+
+export const ReplicaEntry: MessageFns<ReplicaEntry> = {
+  encode(message: ReplicaEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    if (message.hlc !== 0) {
+      writer.uint32(24).uint64(message.hlc);
+    }
+    if (message.node !== 0) {
+      writer.uint32(32).uint32(message.node);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(40).uint64(message.expiresAtMs);
+    }
+    if (message.tombstone !== false) {
+      writer.uint32(48).bool(message.tombstone);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hlc = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.node = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.tombstone = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaEntry {
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      hlc: isSet(object.hlc) ? globalThis.Number(object.hlc) : 0,
+      node: isSet(object.node) ? globalThis.Number(object.node) : 0,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
+      tombstone: isSet(object.tombstone) ? globalThis.Boolean(object.tombstone) : false,
+    };
+  },
+
+  toJSON(message: ReplicaEntry): unknown {
+    const obj: any = {};
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    if (message.hlc !== 0) {
+      obj.hlc = Math.round(message.hlc);
+    }
+    if (message.node !== 0) {
+      obj.node = Math.round(message.node);
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
+    if (message.tombstone !== false) {
+      obj.tombstone = message.tombstone;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplicaEntry>, I>>(base?: I): ReplicaEntry {
+    return ReplicaEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplicaEntry>, I>>(object: I): ReplicaEntry {
+    const message = createBaseReplicaEntry();
+    message.key = object.key ?? Buffer.alloc(0);
+    message.value = object.value ?? Buffer.alloc(0);
+    message.hlc = object.hlc ?? 0;
+    message.node = object.node ?? 0;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
+    message.tombstone = object.tombstone ?? false;
+    return message;
+  },
+};
+
 function createBaseReplicaRequest(): ReplicaRequest {
   return {
     id: 0,
@@ -478,6 +771,16 @@ function createBaseReplicaRequest(): ReplicaRequest {
     operation: undefined,
     timeoutMs: 0,
     versionOnly: false,
+    slots: Buffer.alloc(0),
+    cursor: 0,
+    maxBytes: 0,
+    purpose: 0,
+    since: 0,
+    replicationFactor: 0,
+    cutoffMs: 0,
+    level: 0,
+    nodeId: "",
+    force: false,
   };
 }
 
@@ -518,6 +821,36 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     }
     if (message.versionOnly !== false) {
       writer.uint32(96).bool(message.versionOnly);
+    }
+    if (message.slots.length !== 0) {
+      writer.uint32(106).bytes(message.slots);
+    }
+    if (message.cursor !== 0) {
+      writer.uint32(112).uint64(message.cursor);
+    }
+    if (message.maxBytes !== 0) {
+      writer.uint32(120).uint32(message.maxBytes);
+    }
+    if (message.purpose !== 0) {
+      writer.uint32(128).int32(message.purpose);
+    }
+    if (message.since !== 0) {
+      writer.uint32(136).uint64(message.since);
+    }
+    if (message.replicationFactor !== 0) {
+      writer.uint32(144).uint32(message.replicationFactor);
+    }
+    if (message.cutoffMs !== 0) {
+      writer.uint32(152).uint64(message.cutoffMs);
+    }
+    if (message.level !== 0) {
+      writer.uint32(160).uint32(message.level);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(170).string(message.nodeId);
+    }
+    if (message.force !== false) {
+      writer.uint32(176).bool(message.force);
     }
     return writer;
   },
@@ -631,6 +964,86 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
             message.versionOnly = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.slots = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.maxBytes = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.purpose = reader.int32() as any;
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.since = longToNumber(reader.uint64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.replicationFactor = reader.uint32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.cutoffMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.level = reader.uint32();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -669,6 +1082,32 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
         : isSet(object.version_only)
         ? globalThis.Boolean(object.version_only)
         : false,
+      slots: isSet(object.slots) ? Buffer.from(bytesFromBase64(object.slots)) : Buffer.alloc(0),
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
+      maxBytes: isSet(object.maxBytes)
+        ? globalThis.Number(object.maxBytes)
+        : isSet(object.max_bytes)
+        ? globalThis.Number(object.max_bytes)
+        : 0,
+      purpose: isSet(object.purpose) ? scanPurposeFromJSON(object.purpose) : 0,
+      since: isSet(object.since) ? globalThis.Number(object.since) : 0,
+      replicationFactor: isSet(object.replicationFactor)
+        ? globalThis.Number(object.replicationFactor)
+        : isSet(object.replication_factor)
+        ? globalThis.Number(object.replication_factor)
+        : 0,
+      cutoffMs: isSet(object.cutoffMs)
+        ? globalThis.Number(object.cutoffMs)
+        : isSet(object.cutoff_ms)
+        ? globalThis.Number(object.cutoff_ms)
+        : 0,
+      level: isSet(object.level) ? globalThis.Number(object.level) : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -710,6 +1149,36 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
     if (message.versionOnly !== false) {
       obj.versionOnly = message.versionOnly;
     }
+    if (message.slots.length !== 0) {
+      obj.slots = base64FromBytes(message.slots);
+    }
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    if (message.maxBytes !== 0) {
+      obj.maxBytes = Math.round(message.maxBytes);
+    }
+    if (message.purpose !== 0) {
+      obj.purpose = scanPurposeToJSON(message.purpose);
+    }
+    if (message.since !== 0) {
+      obj.since = Math.round(message.since);
+    }
+    if (message.replicationFactor !== 0) {
+      obj.replicationFactor = Math.round(message.replicationFactor);
+    }
+    if (message.cutoffMs !== 0) {
+      obj.cutoffMs = Math.round(message.cutoffMs);
+    }
+    if (message.level !== 0) {
+      obj.level = Math.round(message.level);
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -732,6 +1201,16 @@ export const ReplicaRequest: MessageFns<ReplicaRequest> = {
       : undefined;
     message.timeoutMs = object.timeoutMs ?? 0;
     message.versionOnly = object.versionOnly ?? false;
+    message.slots = object.slots ?? Buffer.alloc(0);
+    message.cursor = object.cursor ?? 0;
+    message.maxBytes = object.maxBytes ?? 0;
+    message.purpose = object.purpose ?? 0;
+    message.since = object.since ?? 0;
+    message.replicationFactor = object.replicationFactor ?? 0;
+    message.cutoffMs = object.cutoffMs ?? 0;
+    message.level = object.level ?? 0;
+    message.nodeId = object.nodeId ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };
@@ -1150,6 +1629,11 @@ function createBaseReplicaReply(): ReplicaReply {
     value: Buffer.alloc(0),
     expiresAtMs: 0,
     result: undefined,
+    entries: [],
+    cursor: 0,
+    done: false,
+    epoch: 0,
+    payload: Buffer.alloc(0),
   };
 }
 
@@ -1181,6 +1665,21 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
     }
     if (message.result !== undefined) {
       Result.encode(message.result, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.entries) {
+      ReplicaEntry.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.cursor !== 0) {
+      writer.uint32(88).uint64(message.cursor);
+    }
+    if (message.done !== false) {
+      writer.uint32(96).bool(message.done);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(104).uint64(message.epoch);
+    }
+    if (message.payload.length !== 0) {
+      writer.uint32(114).bytes(message.payload);
     }
     return writer;
   },
@@ -1270,6 +1769,46 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
             message.result = Result.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.entries.push(ReplicaEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.payload = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1297,6 +1836,13 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
         ? globalThis.Number(object.expires_at_ms)
         : 0,
       result: isSet(object.result) ? Result.fromJSON(object.result) : undefined,
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => ReplicaEntry.fromJSON(e))
+        : [],
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
     };
   },
 
@@ -1329,6 +1875,21 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
     if (message.result !== undefined) {
       obj.result = Result.toJSON(message.result);
     }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => ReplicaEntry.toJSON(e));
+    }
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.payload.length !== 0) {
+      obj.payload = base64FromBytes(message.payload);
+    }
     return obj;
   },
 
@@ -1348,6 +1909,11 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
     message.result = (object.result !== undefined && object.result !== null)
       ? Result.fromPartial(object.result)
       : undefined;
+    message.entries = object.entries?.map((e) => ReplicaEntry.fromPartial(e)) || [];
+    message.cursor = object.cursor ?? 0;
+    message.done = object.done ?? false;
+    message.epoch = object.epoch ?? 0;
+    message.payload = object.payload ?? Buffer.alloc(0);
     return message;
   },
 };
