@@ -31,6 +31,7 @@ import { KeyLocks } from './KeyLocks.js';
 import type { ExecuteOptions, OperationCoordinator } from './OperationCoordinator.js';
 import { type ReadOutcome, ReadRound } from './ReadRound.js';
 import type { ReplicaSets } from './ReplicaSets.js';
+import type { SlotRoute } from './SlotRoute.js';
 import type { ReplicationStats } from './ReplicationStats.js';
 import type { HeldVersion, RoundHost, VersionedWrite } from './RoundHost.js';
 import { VersionRound } from './VersionRound.js';
@@ -73,6 +74,20 @@ export interface CoordinatorDeps {
 
 type Kind = 'read' | 'write' | 'rmw';
 
+/** One try of a read or a plain write: its result, and whether a replica refused this node's epoch. */
+interface Attempt {
+  result: Result;
+  /** The highest epoch a STALE_EPOCH refusal named (0: none named); undefined: no refusal. */
+  stale: number | undefined;
+}
+
+/** An operation waiting for this node to install an epoch before it runs again. */
+interface EpochWaiter {
+  epoch: number;
+  resolve: (reached: boolean) => void;
+  timer: NodeJS.Timeout;
+}
+
 /** Operations that need the current value: coordinated by the slot's primary, after a read at the level. */
 function kindOf(op: Operation): Kind {
   switch (op.type) {
@@ -85,6 +100,12 @@ function kindOf(op: Operation): Kind {
     default:
       return 'rmw';
   }
+}
+
+/** How an UNAVAILABLE message names set `k` of a moving slot's route. */
+function setName(route: SlotRoute, k: number): string {
+  if (route.sets[k] === route.read) return 'current';
+  return route.sets.indexOf(route.read) > k ? 'previous' : 'incoming';
 }
 
 function result(id: number, code: ErrorCode = ErrorCode.OK, message = ''): Result {
@@ -127,6 +148,7 @@ export class Coordinator implements OperationCoordinator, RoundHost {
   private readonly factors: number[];
   private readonly defaults: Consistency[];
   private readonly locks = new KeyLocks();
+  private readonly epochWaiters = new Set<EpochWaiter>();
 
   constructor(private readonly d: CoordinatorDeps) {
     this.selfId = d.selfId;
@@ -134,14 +156,16 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     this.stats = d.stats;
     this.factors = d.caches.options.map((c) => c.replicationFactor);
     this.defaults = d.caches.options.map((c) => Consistency[c.defaultConsistency]);
+    d.sets.onEpoch(this.onEpoch);
   }
 
   // ------------------------------------------------------------- doors' API
 
   isLocal(cacheIndex: number, slot: number): boolean {
-    const table = this.d.sets.table(this.factors[cacheIndex] ?? 1);
-    if (table === undefined) return true; // no committed view yet: a lone node serves everything
-    return table.width === 1 && table.primary(slot) === this.selfId;
+    const route = this.d.sets.route(this.factors[cacheIndex] ?? 1, slot);
+    if (route === undefined) return true; // no committed view yet: a lone node serves everything
+    // A single copy moving to another node is written to both: not local.
+    return !route.dual && route.read.length === 1 && route.read[0] === this.selfId;
   }
 
   /** Whether this node holds a copy of the slot (a client that routes itself may send it here). */
@@ -200,23 +224,86 @@ export class Coordinator implements OperationCoordinator, RoundHost {
   private one(op: Operation, cache: number, level: Consistency, deadline: number): Promise<Result> {
     const kind = kindOf(op);
     const slot = keySlot(op.key);
-    const replicas = this.d.sets.replicas(this.factors[cache]!, slot);
-    if (replicas === undefined) return Promise.resolve(this.d.executor.execute(op));
-    if (replicas.length === 1) {
-      if (replicas[0] === this.selfId) return Promise.resolve(this.d.executor.execute(op));
-      return this.forward(op, level, deadline, replicas, slot, kind);
+    const route = this.d.sets.route(this.factors[cache]!, slot);
+    if (route === undefined) return Promise.resolve(this.d.executor.execute(op));
+    const read = route.read;
+    if (!route.dual && read.length === 1) {
+      if (read[0] === this.selfId) return Promise.resolve(this.d.executor.execute(op));
+      return this.forward(op, level, deadline, read, slot, kind);
     }
     if (kind === 'rmw') {
-      const primary = replicas.find((id) => this.d.sets.isLive(id) && this.reachable(id));
-      if (primary !== this.selfId) return this.forward(op, level, deadline, replicas, slot, kind);
+      const primary = read.find((id) => this.d.sets.isLive(id) && this.reachable(id));
+      if (primary !== this.selfId) return this.forward(op, level, deadline, read, slot, kind);
       const lockKey = `${cache}:${op.key.toString('latin1')}`;
-      return this.locks.run(lockKey, () => this.readModifyWrite(op, cache, level, deadline, replicas, slot));
+      return this.locks.run(lockKey, () => this.readModifyWrite(op, cache, level, deadline, route, slot));
     }
-    if (!replicas.includes(this.selfId)) return this.forward(op, level, deadline, replicas, slot, kind);
-    return kind === 'read'
-      ? this.read(op, cache, level, deadline, replicas, slot)
-      : this.write(op, cache, level, deadline, replicas, slot);
+    if (!read.includes(this.selfId)) return this.forward(op, level, deadline, read, slot, kind);
+    if (kind === 'read' && level === Consistency.ONE) return this.readOne(op, cache, deadline, route);
+    const epoch = this.d.sets.epoch;
+    const attempt =
+      kind === 'read'
+        ? this.read(op, cache, level, deadline, route, slot)
+        : this.write(op, cache, level, deadline, route, slot);
+    return attempt.then((a) => this.retryStale(a, op, cache, level, deadline, kind, epoch));
   }
+
+  /**
+   * A read or plain write that missed its level while some replica refused
+   * this node's epoch (STALE_EPOCH: the slot's write targets gained a member
+   * this node does not know of yet) runs again, re-routed, once this node
+   * holds an epoch at least the refusal's, or the next one when the refusal
+   * names none. Safe for these two kinds only: a read changes nothing but
+   * repairs, and a plain SET or DELETE is stamped anew above whatever its
+   * first attempt left (a write acknowledged later still wins). A
+   * read-modify-write applied its operation locally first: it never runs
+   * twice.
+   */
+  private async retryStale(
+    a: Attempt,
+    op: Operation,
+    cache: number,
+    level: Consistency,
+    deadline: number,
+    kind: Kind,
+    epoch: number,
+  ): Promise<Result> {
+    const r = a.result;
+    if (r.code !== ErrorCode.OK && a.stale !== undefined) {
+      const wanted = Math.max(a.stale, epoch + 1);
+      if (await this.untilEpoch(wanted, deadline)) return this.one(op, cache, level, deadline);
+      r.message = `${r.message}; a replica refused this node's epoch ${epoch} and epoch ${wanted} did not arrive before the deadline`;
+    }
+    this.stats.record(level, kind === 'read' ? 'read' : 'write', r.code);
+    return r;
+  }
+
+  /** Resolves true once this node's committed epoch reaches `epoch`, false at the deadline. */
+  private untilEpoch(epoch: number, deadline: number): Promise<boolean> {
+    if (this.d.sets.epoch >= epoch) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter: EpochWaiter = {
+        epoch,
+        resolve,
+        timer: setTimeout(
+          () => {
+            this.epochWaiters.delete(waiter);
+            resolve(false);
+          },
+          Math.max(0, deadline - performance.now()),
+        ),
+      };
+      this.epochWaiters.add(waiter);
+    });
+  }
+
+  private readonly onEpoch = (epoch: number): void => {
+    for (const w of this.epochWaiters) {
+      if (epoch < w.epoch) continue;
+      this.epochWaiters.delete(w);
+      clearTimeout(w.timer);
+      w.resolve(true);
+    }
+  };
 
   /** Sends the operation to a live replica (primary first) to coordinate; tries the next one only when nothing was sent. */
   private forward(
@@ -283,22 +370,39 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     });
   }
 
-  /** UNAVAILABLE when fewer replicas are live than the level needs (nothing is sent). */
-  private unavailable(
-    op: Operation,
-    level: Consistency,
-    replicas: readonly string[],
-    slot: number,
-  ): Result | undefined {
-    const required = requiredReplicas(level, replicas.length);
-    let live = 0;
-    for (const id of replicas) if (this.d.sets.isLive(id) && this.reachable(id)) live++;
-    if (live >= required) return undefined;
-    return result(
-      op.id,
-      ErrorCode.UNAVAILABLE,
-      `${live} of ${replicas.length} replicas of slot ${slot} are live; ${LEVEL_NAMES[level] ?? 'the level'} needs ${required}`,
-    );
+  /**
+   * UNAVAILABLE when, in some set of the route, fewer replicas are live than
+   * the level needs there (nothing is sent). Reads too: a read's repair is a
+   * write, which while the slot moves needs the level in each set.
+   */
+  private unavailable(op: Operation, level: Consistency, route: SlotRoute, slot: number): Result | undefined {
+    const sets = route.sets;
+    for (let k = 0; k < sets.length; k++) {
+      const set = sets[k]!;
+      const required = requiredReplicas(level, set.length);
+      let live = 0;
+      for (const id of set) if (this.reachable(id)) live++;
+      if (live >= required) continue;
+      const levelName = LEVEL_NAMES[level] ?? 'the level';
+      return result(
+        op.id,
+        ErrorCode.UNAVAILABLE,
+        route.dual
+          ? `${live} of ${set.length} replicas of slot ${slot} in its ${setName(route, k)} set (${set.join(', ')}) are live; ${levelName} needs ${required} in each of its sets while it moves`
+          : `${live} of ${set.length} replicas of slot ${slot} are live; ${levelName} needs ${required}`,
+      );
+    }
+    return undefined;
+  }
+
+  /** A read at ONE: this node's copy, and now and then a background check of the others. */
+  private readOne(op: Operation, cache: number, deadline: number, route: SlotRoute): Promise<Result> {
+    const r = this.d.executor.execute(op);
+    if (Math.random() < this.d.options.readRepairChance && r.code === ErrorCode.OK) {
+      this.readRound(op, cache, Consistency.ALL, deadline, route, () => {});
+    }
+    this.stats.record(Consistency.ONE, 'read', r.code);
+    return Promise.resolve(r);
   }
 
   private read(
@@ -306,28 +410,16 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     cache: number,
     level: Consistency,
     deadline: number,
-    replicas: readonly string[],
+    route: SlotRoute,
     slot: number,
-  ): Promise<Result> {
-    if (level === Consistency.ONE) {
-      const r = this.d.executor.execute(op);
-      if (Math.random() < this.d.options.readRepairChance && r.code === ErrorCode.OK) {
-        this.readRound(op, cache, Consistency.ALL, deadline, replicas, () => {});
-      }
-      this.stats.record(level, 'read', r.code);
-      return Promise.resolve(r);
-    }
-    const down = this.unavailable(op, level, replicas, slot);
-    if (down) {
-      this.stats.record(level, 'read', down.code);
-      return Promise.resolve(down);
-    }
-    return new Promise<Result>((resolve) => {
-      this.readRound(op, cache, level, deadline, replicas, (outcome) => {
+  ): Promise<Attempt> {
+    const down = this.unavailable(op, level, route, slot);
+    if (down) return Promise.resolve({ result: down, stale: undefined });
+    return new Promise<Attempt>((resolve) => {
+      this.readRound(op, cache, level, deadline, route, (outcome) => {
         const r = result(op.id, outcome.code, outcome.message);
         if (outcome.code === ErrorCode.OK) this.fillRead(r, outcome.held);
-        this.stats.record(level, 'read', r.code);
-        resolve(r);
+        resolve({ result: r, stale: outcome.stale });
       });
     });
   }
@@ -337,12 +429,11 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     cache: number,
     level: Consistency,
     deadline: number,
-    replicas: readonly string[],
+    route: SlotRoute,
     done: (outcome: ReadOutcome) => void,
   ): void {
     const store = this.d.caches.stores[cache]!;
-    const required = requiredReplicas(level, replicas.length);
-    new ReadRound(this, store.name, op.key, replicas, required, deadline, store, done).start();
+    new ReadRound(this, store.name, op.key, route, level, deadline, store, done).start();
   }
 
   /** A GET result from the version a read settled on (a tombstone or an expired value is a miss). */
@@ -360,30 +451,25 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     cache: number,
     level: Consistency,
     deadline: number,
-    replicas: readonly string[],
+    route: SlotRoute,
     slot: number,
-  ): Promise<Result> {
-    const refused = this.unavailable(op, level, replicas, slot) ?? this.blocked(op);
-    if (refused) {
-      this.stats.record(level, 'write', refused.code);
-      return Promise.resolve(refused);
-    }
+  ): Promise<Attempt> {
+    const refused = this.unavailable(op, level, route, slot) ?? this.blocked(op);
+    if (refused) return Promise.resolve({ result: refused, stale: undefined });
     // At ONE the write promises no order against other coordinators' writes: stamp at once.
-    if (level === Consistency.ONE) return this.stampAndReplicate(op, cache, level, deadline, replicas);
+    if (level === Consistency.ONE) return this.stampAndReplicate(op, cache, level, deadline, route);
     const store = this.d.caches.stores[cache]!;
-    const required = requiredReplicas(level, replicas.length);
-    return new Promise<Result>((resolve) => {
-      new VersionRound(this, store.name, op.key, replicas, required, deadline, store, (outcome) => {
+    return new Promise<Attempt>((resolve) => {
+      new VersionRound(this, store.name, op.key, route, level, deadline, store, (outcome) => {
         if (outcome.code !== ErrorCode.OK) {
-          this.stats.record(level, 'write', outcome.code);
-          resolve(result(op.id, outcome.code, outcome.message));
+          resolve({ result: result(op.id, outcome.code, outcome.message), stale: outcome.stale });
           return;
         }
         // Stamp above what the level holds (the clock also merged every reply frame's clock).
         // Counted when that is ahead of this node's own clock: a clock behind its peers'.
         if (outcome.highest > makeHlc(Math.floor(this.d.wallClock()), HLC_MAX_LOGICAL)) this.stats.restamps++;
         if (outcome.highest > 0) this.clock.observe(outcome.highest);
-        this.stampAndReplicate(op, cache, level, deadline, replicas).then(resolve);
+        this.stampAndReplicate(op, cache, level, deadline, route).then(resolve);
       }).start();
     });
   }
@@ -393,24 +479,27 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     cache: number,
     level: Consistency,
     deadline: number,
-    replicas: readonly string[],
+    route: SlotRoute,
     slot: number,
   ): Promise<Result> {
-    const refused = this.unavailable(op, level, replicas, slot) ?? this.blocked(op);
+    const refused = this.unavailable(op, level, route, slot) ?? this.blocked(op);
     if (refused) {
       this.stats.record(level, 'write', refused.code);
       return Promise.resolve(refused);
     }
     // Read first, at the level, so this node's copy is the newest a level of replicas holds.
     return new Promise<Result>((resolve) => {
-      this.readRound(op, cache, level, deadline, replicas, (outcome) => {
+      this.readRound(op, cache, level, deadline, route, (outcome) => {
         if (outcome.code !== ErrorCode.OK) {
           const r = result(op.id, outcome.code, `${outcome.message}; nothing was written`);
           this.stats.record(level, 'write', r.code);
           resolve(r);
           return;
         }
-        this.stampAndReplicate(op, cache, level, deadline, replicas).then(resolve);
+        this.stampAndReplicate(op, cache, level, deadline, route).then((a) => {
+          this.stats.record(level, 'write', a.result.code);
+          resolve(a.result);
+        });
       });
     });
   }
@@ -423,30 +512,26 @@ export class Coordinator implements OperationCoordinator, RoundHost {
   /**
    * Runs the write on the local store (which stamps its version from this
    * node's clock and applies the operation's semantics), then sends the
-   * entry it wrote to the other replicas.
+   * entry it wrote to every target of the route.
    */
   private stampAndReplicate(
     op: Operation,
     cache: number,
     level: Consistency,
     deadline: number,
-    replicas: readonly string[],
-  ): Promise<Result> {
+    route: SlotRoute,
+  ): Promise<Attempt> {
     const store = this.d.caches.stores[cache]!;
     const key = op.key;
     const before = store.versionAt(key, 0, key.length);
     const beforeHlc = before < 0 ? 0 : store.hlcOf(before);
     const beforeNode = before < 0 ? 0 : store.nodeOf(before);
     const r = this.d.executor.execute(op);
-    if (r.code !== ErrorCode.OK) {
-      this.stats.record(level, 'write', r.code);
-      return Promise.resolve(r);
-    }
+    if (r.code !== ErrorCode.OK) return Promise.resolve({ result: r, stale: undefined });
     const h = store.versionAt(key, 0, key.length);
     if (h < 0 || (store.hlcOf(h) === beforeHlc && store.nodeOf(h) === beforeNode)) {
       // The operation wrote nothing (a condition failed, a TTL change of a missing key).
-      this.stats.record(level, 'write', r.code);
-      return Promise.resolve(r);
+      return Promise.resolve({ result: r, stale: undefined });
     }
     const tombstone = store.isTombstone(h);
     const plainSet = op.type === OpType.SET && kindOf(op) === 'write';
@@ -459,12 +544,10 @@ export class Coordinator implements OperationCoordinator, RoundHost {
       expiresAtMs: tombstone ? 0 : store.expiresAtOf(h),
       tombstone,
     };
-    const required = requiredReplicas(level, replicas.length);
-    return new Promise<Result>((resolve) => {
-      new WriteRound(this, write, replicas, required, deadline, r, (out) => {
-        this.stats.record(level, 'write', out.code);
-        resolve(out);
-      }).start();
+    return new Promise<Attempt>((resolve) => {
+      new WriteRound(this, write, route, level, deadline, r, (out, stale) =>
+        resolve({ result: out, stale }),
+      ).start();
     });
   }
 

@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { ErrorCode, ReplicaOpType, type ReplicaReply } from '@meshcache/proto';
+import { type Consistency, ErrorCode, ReplicaOpType, type ReplicaReply } from '@meshcache/proto';
 import { emptyRequest } from '../replication/ReplicaPeer.js';
 import type { ArenaStore } from '../store/index.js';
+import { COUNTED, LOST, mergeStale, Quorum } from './Quorum.js';
 import { compareHeld, type HeldVersion, type RoundHost } from './RoundHost.js';
+import type { SlotRoute } from './SlotRoute.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -12,60 +14,95 @@ export interface ReadOutcome {
   message: string;
   /** The newest version (hlc 0: no replica holds anything); a tombstone or an expired value reads as absent. */
   held: HeldVersion;
+  /** When a replica refused this node's epoch (STALE_EPOCH): the highest epoch a refusal named (0: none named). */
+  stale?: number;
 }
 
 /** Nothing held: the answer when no replica has the key. */
 const NOTHING: HeldVersion = { hlc: 0, node: 0, tombstone: true, value: EMPTY, expiresAtMs: 0 };
+/** A member outside the read set that would not tell its version: older than anything, so it is repaired. */
+const UNKNOWN: HeldVersion = { hlc: -1, node: 0, tombstone: true, value: EMPTY, expiresAtMs: 0 };
 
 /**
  * A read at QUORUM or ALL (or the read half of a read-modify-write): asks
- * every reachable replica for the version it holds, settles on the newest
- * among the first `required` answers, and repairs the replicas that answered
- * with older versions (a repair is a write of the newest version). It answers
- * only once `required` replicas hold that newest version (repair acks count),
- * so a later read at the level, whose replicas overlap these, cannot return
- * anything older: two QUORUM reads never go back in time. Replicas that
- * answer after the decision are repaired in the background.
+ * every reachable replica of the route's read set for the version it holds,
+ * settles on the newest once the level of them answered, and repairs the
+ * replicas that answered with older versions (a repair is a write of the
+ * newest version). It answers only once the level holds that newest version
+ * (repair acks count), so a later read at the level, whose replicas overlap
+ * these, cannot return anything older: two QUORUM reads never go back in
+ * time. Replicas that answer after the decision are repaired in the
+ * background.
+ *
+ * While the slot moves (a dual route) the value still comes from the read
+ * set alone, but the repair is a write: the newest version must reach the
+ * level in every set of the route before the read answers, because the next
+ * read may use the other set (after the cutover, or at a coordinator on the
+ * other side of it) and must not go back in time either. So the members
+ * outside the read set are asked for their version only, in parallel with
+ * the read, and the stale or empty ones get the newest; their acks count
+ * like a write's (a member still filling the slot answers NOT_READY: it
+ * gets the newest without knowing what it held). A member holding a newer version counts as holding this
+ * one (a later write overwrote it there; a read of that set returns no
+ * older). When nothing is held anywhere in the read set there is nothing to
+ * write, and the read set alone decides.
  */
 export class ReadRound {
-  /** Per replica: undefined waiting, null no answer, else the version it holds (or holds after repair). */
+  /** Per target: undefined waiting, null no answer, else the version it holds (or holds after repair). */
   private readonly held: (HeldVersion | null | undefined)[];
-  private readonly holdsNewest: Uint8Array;
+  /** Per target: whether it answered the read (only read-set members count toward the decision). */
+  private readonly answers: Uint8Array;
+  /** Per target: whether it holds the newest version (or a newer one), after the decision. */
+  private readonly holds: Uint8Array;
+  private readonly readQuorum: Quorum;
+  private readonly writeQuorum: Quorum;
   private newest: HeldVersion | undefined;
   private answered = false;
   private timer: NodeJS.Timeout | undefined;
+  private stale: number | undefined;
   private readonly cache: string;
+  private readonly targets: readonly string[];
 
   constructor(
     private readonly host: RoundHost,
     cache: string,
     private readonly key: Buffer,
-    private readonly replicas: readonly string[],
-    private readonly required: number,
+    route: SlotRoute,
+    level: Consistency,
     private readonly deadline: number,
     private readonly store: ArenaStore,
     private readonly resolve: (outcome: ReadOutcome) => void,
   ) {
     this.cache = cache;
-    this.held = new Array<HeldVersion | null | undefined>(replicas.length);
-    this.holdsNewest = new Uint8Array(replicas.length);
+    this.targets = route.targets;
+    const n = this.targets.length;
+    this.held = new Array<HeldVersion | null | undefined>(n);
+    this.answers = new Uint8Array(n);
+    this.holds = new Uint8Array(n);
+    this.readQuorum = Quorum.ofRead(route, level);
+    this.writeQuorum = route.dual ? Quorum.of(route, level) : this.readQuorum;
   }
 
   start(): void {
-    for (let i = 0; i < this.replicas.length; i++) {
-      const id = this.replicas[i]!;
+    for (let i = 0; i < this.targets.length; i++) {
+      const id = this.targets[i]!;
       if (id === this.host.selfId) {
         this.held[i] = this.readLocal();
+        this.answers[i] = COUNTED;
         continue;
       }
       if (!this.host.reachable(id)) {
         this.held[i] = null;
+        this.answers[i] = LOST;
+        this.holds[i] = LOST;
         continue;
       }
       const request = emptyRequest();
       request.type = ReplicaOpType.READ;
       request.cache = this.cache;
       request.key = this.key;
+      // Outside the read set only the version matters: whether it needs the repair.
+      request.versionOnly = !this.readQuorum.includes(i);
       request.timeoutMs = Math.max(1, Math.round(this.deadline - performance.now()));
       this.host.send(id, request, (reply) => this.onReply(i, reply));
     }
@@ -90,8 +127,18 @@ export class ReadRound {
   }
 
   private onReply(i: number, reply: ReplicaReply | undefined): void {
+    if (reply?.code === ErrorCode.NOT_READY && !this.readQuorum.includes(i)) {
+      // Filling the slot it joins (or restarted empty): its version is unknown, it gets the newest blind.
+      this.held[i] = UNKNOWN;
+      if (this.newest !== undefined) this.settle(i, UNKNOWN);
+      this.check();
+      return;
+    }
     if (reply === undefined || reply.code !== ErrorCode.OK) {
+      this.noteRefusal(reply);
       if (this.held[i] === undefined) this.held[i] = null;
+      this.answers[i] = LOST;
+      this.holds[i] = LOST;
       this.check();
       return;
     }
@@ -103,54 +150,58 @@ export class ReadRound {
       expiresAtMs: reply.expiresAtMs,
     };
     this.held[i] = v;
-    if (this.newest !== undefined) {
-      // Answered after the decision: bring it up to date in the background.
-      const order = compareHeld(v.hlc, v.node, this.newest.hlc, this.newest.node);
-      if (order < 0) this.repair(i);
-      else if (order === 0) this.holdsNewest[i] = 1;
-    }
+    this.answers[i] = COUNTED;
+    // Answered after the decision: bring it up to date (in the background once answered).
+    if (this.newest !== undefined) this.settle(i, v);
     this.check();
   }
 
   private check(): void {
+    if (this.answered) return;
     if (this.newest === undefined) {
-      let answers = 0;
-      let waiting = 0;
-      for (const h of this.held) {
-        if (h === undefined) waiting++;
-        else if (h !== null) answers++;
-      }
-      if (answers >= this.required) this.decide();
-      else if (answers + waiting < this.required) {
-        this.answer(
-          ErrorCode.TIMEOUT,
-          `read reached ${answers} of the ${this.required} replicas it needs (of ${this.replicas.length})`,
-        );
+      if (this.readQuorum.met(this.answers)) this.decide();
+      else if (!this.readQuorum.possible(this.answers)) {
+        this.answer(ErrorCode.TIMEOUT, `read reached ${this.readQuorum.describe(this.answers)}`);
         return;
       }
     }
     if (this.newest === undefined || this.answered) return;
-    let holders = 0;
-    for (let i = 0; i < this.holdsNewest.length; i++) holders += this.holdsNewest[i]!;
-    if (holders >= this.required) this.answer(ErrorCode.OK, '');
+    const quorum = this.quorumFor();
+    if (quorum.met(this.holds)) this.answer(ErrorCode.OK, '');
+    else if (!quorum.possible(this.holds)) {
+      this.answer(ErrorCode.TIMEOUT, `read found its version on ${quorum.describe(this.holds)}`);
+    }
   }
 
-  /** Settles on the newest answer so far and repairs the older ones. */
+  /** Whose holding the newest the answer waits for: every set once there is something to write. */
+  private quorumFor(): Quorum {
+    return this.newest !== undefined && this.newest.hlc !== 0 ? this.writeQuorum : this.readQuorum;
+  }
+
+  /** Settles on the newest answer of the read set so far and repairs the older ones. */
   private decide(): void {
     let newest: HeldVersion = NOTHING;
-    for (const h of this.held) {
-      if (h && compareHeld(h.hlc, h.node, newest.hlc, newest.node) > 0) newest = h;
+    for (let i = 0; i < this.held.length; i++) {
+      const h = this.held[i];
+      if (h && this.readQuorum.includes(i) && compareHeld(h.hlc, h.node, newest.hlc, newest.node) > 0) {
+        newest = h;
+      }
     }
     this.newest = newest;
     for (let i = 0; i < this.held.length; i++) {
       const h = this.held[i];
-      if (!h) continue;
-      if (compareHeld(h.hlc, h.node, newest.hlc, newest.node) === 0) this.holdsNewest[i] = 1;
-      else this.repair(i);
+      if (h) this.settle(i, h);
     }
   }
 
-  /** Writes the newest version to replica i; its ack counts toward the level. */
+  /** Target i answered holding `h`: it holds the newest, or gets it. */
+  private settle(i: number, h: HeldVersion): void {
+    const n = this.newest!;
+    if (compareHeld(h.hlc, h.node, n.hlc, n.node) >= 0) this.holds[i] = COUNTED;
+    else this.repair(i);
+  }
+
+  /** Writes the newest version to target i; its ack counts toward the level. */
   private repair(i: number): void {
     const n = this.newest!;
     if (n.hlc === 0) return; // nothing to repair with
@@ -164,9 +215,9 @@ export class ReadRound {
       expiresAtMs: n.tombstone ? 0 : n.expiresAtMs,
       tombstone: n.tombstone,
     };
-    const id = this.replicas[i]!;
+    const id = this.targets[i]!;
     if (id === this.host.selfId) {
-      if (this.host.applyLocal(this.store, write)) this.holdsNewest[i] = 1;
+      this.holds[i] = this.host.applyLocal(this.store, write) ? COUNTED : LOST;
       return;
     }
     const request = emptyRequest();
@@ -181,27 +232,38 @@ export class ReadRound {
     request.timeoutMs = Math.max(1, Math.round(this.deadline - performance.now()));
     this.host.send(id, request, (reply) => {
       if (reply !== undefined && reply.code === ErrorCode.OK) {
-        if (compareHeld(reply.hlc, reply.node, n.hlc, n.node) >= 0) this.holdsNewest[i] = 1;
+        this.holds[i] = compareHeld(reply.hlc, reply.node, n.hlc, n.node) >= 0 ? COUNTED : LOST;
+      } else {
+        this.noteRefusal(reply);
+        this.holds[i] = LOST;
       }
       this.check();
     });
   }
 
+  private noteRefusal(reply: ReplicaReply | undefined): void {
+    if (reply?.code === ErrorCode.STALE_EPOCH) this.stale = mergeStale(this.stale, reply.epoch);
+  }
+
   private readonly onDeadline = (): void => {
     this.timer = undefined;
     if (this.answered) return;
-    let holders = 0;
-    for (let i = 0; i < this.holdsNewest.length; i++) holders += this.holdsNewest[i]!;
-    this.answer(
-      ErrorCode.TIMEOUT,
-      `read found its version on ${holders} of the ${this.required} replicas it needs (of ${this.replicas.length})`,
-    );
+    if (this.newest === undefined) {
+      this.answer(ErrorCode.TIMEOUT, `read reached ${this.readQuorum.describe(this.answers)}`);
+    } else {
+      this.answer(ErrorCode.TIMEOUT, `read found its version on ${this.quorumFor().describe(this.holds)}`);
+    }
   };
 
   private answer(code: ErrorCode, message: string): void {
     if (this.answered) return;
     this.answered = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.resolve({ code, message, held: this.newest ?? NOTHING });
+    this.resolve({
+      code,
+      message,
+      held: this.newest ?? NOTHING,
+      stale: code === ErrorCode.OK ? undefined : this.stale,
+    });
   }
 }

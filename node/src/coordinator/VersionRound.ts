@@ -1,22 +1,27 @@
 import { performance } from 'node:perf_hooks';
-import { ErrorCode, ReplicaOpType } from '@meshcache/proto';
+import { type Consistency, ErrorCode, ReplicaOpType } from '@meshcache/proto';
 import { emptyRequest } from '../replication/ReplicaPeer.js';
 import type { ArenaStore } from '../store/index.js';
+import { COUNTED, incomingOnly, LOST, mergeStale, Quorum, WAITING } from './Quorum.js';
 import type { RoundHost } from './RoundHost.js';
+import type { SlotRoute } from './SlotRoute.js';
 
-/** The highest version `required` replicas reported, or why they could not be asked. */
+/** The highest version a level of replicas reported, or why they could not be asked. */
 export interface VersionOutcome {
   code: ErrorCode;
   message: string;
   /** Highest HLC timestamp among the answers (0: nothing anywhere). */
   highest: number;
+  /** When a replica refused this node's epoch (STALE_EPOCH): the highest epoch a refusal named (0: none named). */
+  stale?: number;
 }
 
 /**
  * The first half of a write at QUORUM or ALL: asks the key's replicas which
- * version they hold (no values) and merges the highest of `required`
- * answers into this node's clock, so the write is stamped above every write
- * acknowledged before it began (whose quorum overlaps these replicas).
+ * version they hold (no values) and merges the highest answer into this
+ * node's clock once the level has answered, so the write is stamped above
+ * every write acknowledged before it began (whose level overlaps these
+ * replicas).
  *
  * Why not stamp first and re-stamp when a replica reports a newer version:
  * the first stamp is readable as soon as any replica applies it, and a reader
@@ -25,35 +30,58 @@ export interface VersionOutcome {
  * would make a value readers already saw come back after its overwrite (the
  * history checker caught exactly this). Stamped once, above what a quorum
  * holds, a write never needs a second version.
+ *
+ * While the slot moves it asks every target of the route and needs the level
+ * in each set, not only in the read set. A write acknowledged during the move
+ * holds the level in both sets, so either set alone would see it; but the
+ * coordinators of one slot do not all hold the same epoch: one that has not
+ * installed the cutover reads the old set, one that has reads the new, and a
+ * write one of them acknowledged must order below a write the other stamps
+ * next. Asking both sets makes the stamp rest on no assumption about which
+ * set the other coordinator read or whether its write reached the level in
+ * this node's read set. It costs no availability (the write itself needs the
+ * level in both sets) and no round trip (the sets are asked in parallel), and
+ * a STALE_EPOCH from a new member surfaces here, before anything is stamped.
+ * A member of the incoming set still filling the slot answers NOT_READY; that
+ * counts as an answer holding nothing above the read set's (see start()).
  */
 export class VersionRound {
-  private answers = 0;
-  private pending = 0;
+  private readonly state: Uint8Array;
+  private readonly quorum: Quorum;
   private highest = 0;
   private done = false;
   private timer: NodeJS.Timeout | undefined;
+  private stale: number | undefined;
 
   constructor(
     private readonly host: RoundHost,
     private readonly cache: string,
     private readonly key: Buffer,
-    private readonly replicas: readonly string[],
-    private readonly required: number,
+    private readonly route: SlotRoute,
+    level: Consistency,
     private readonly deadline: number,
     private readonly store: ArenaStore,
     private readonly resolve: (outcome: VersionOutcome) => void,
-  ) {}
+  ) {
+    this.state = new Uint8Array(route.targets.length);
+    this.quorum = Quorum.of(route, level);
+  }
 
   start(): void {
-    for (const id of this.replicas) {
+    const targets = this.route.targets;
+    for (let i = 0; i < targets.length; i++) {
+      const id = targets[i]!;
       if (id === this.host.selfId) {
         const h = this.store.versionAt(this.key, 0, this.key.length);
         if (h >= 0) this.highest = Math.max(this.highest, this.store.hlcOf(h));
-        this.answers++;
+        this.state[i] = COUNTED;
         continue;
       }
-      if (!this.host.reachable(id)) continue;
-      this.pending++;
+      if (!this.host.reachable(id)) {
+        this.state[i] = LOST;
+        continue;
+      }
+      this.state[i] = WAITING;
       const request = emptyRequest();
       request.type = ReplicaOpType.READ;
       request.cache = this.cache;
@@ -61,10 +89,16 @@ export class VersionRound {
       request.versionOnly = true;
       request.timeoutMs = Math.max(1, Math.round(this.deadline - performance.now()));
       this.host.send(id, request, (reply) => {
-        this.pending--;
         if (reply !== undefined && reply.code === ErrorCode.OK) {
-          this.answers++;
+          this.state[i] = COUNTED;
           if (reply.hlc > this.highest) this.highest = reply.hlc;
+        } else if (reply?.code === ErrorCode.NOT_READY && incomingOnly(this.route, i)) {
+          // Still filling the slot it joins. It holds nothing the read set lacks: the writes
+          // it got were acknowledged under a route that includes the read set, at its level.
+          this.state[i] = COUNTED;
+        } else {
+          if (reply?.code === ErrorCode.STALE_EPOCH) this.stale = mergeStale(this.stale, reply.epoch);
+          this.state[i] = LOST;
         }
         this.check();
       });
@@ -75,11 +109,11 @@ export class VersionRound {
 
   private check(): void {
     if (this.done) return;
-    if (this.answers >= this.required) this.finish(ErrorCode.OK, '');
-    else if (this.answers + this.pending < this.required) {
+    if (this.quorum.met(this.state)) this.finish(ErrorCode.OK, '');
+    else if (!this.quorum.possible(this.state)) {
       this.finish(
         ErrorCode.UNAVAILABLE,
-        `${this.answers} of ${this.replicas.length} replicas answered before the write; the level needs ${this.required}; nothing was written`,
+        `version read before the write reached ${this.quorum.describe(this.state)}; nothing was written`,
       );
     }
   }
@@ -88,7 +122,7 @@ export class VersionRound {
     this.timer = undefined;
     this.finish(
       ErrorCode.TIMEOUT,
-      `${this.answers} of the ${this.required} replicas needed answered before the deadline; nothing was written`,
+      `version read before the write reached ${this.quorum.describe(this.state)} before the deadline; nothing was written`,
     );
   };
 
@@ -96,6 +130,11 @@ export class VersionRound {
     if (this.done) return;
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.resolve({ code, message, highest: this.highest });
+    this.resolve({
+      code,
+      message,
+      highest: this.highest,
+      stale: code === ErrorCode.OK ? undefined : this.stale,
+    });
   }
 }

@@ -1,18 +1,18 @@
 import { performance } from 'node:perf_hooks';
-import { ErrorCode, ReplicaOpType, type ReplicaReply, type Result } from '@meshcache/proto';
+import { type Consistency, ErrorCode, ReplicaOpType, type ReplicaReply, type Result } from '@meshcache/proto';
 import { emptyRequest } from '../replication/ReplicaPeer.js';
 import type { SettleToken } from '../replication/SettledMarks.js';
 import { hlcLogical, hlcPhysicalMs } from '../store/index.js';
+import { COUNTED, LOST, mergeStale, Quorum, WAITING } from './Quorum.js';
 import { compareHeld, type RoundHost, type VersionedWrite } from './RoundHost.js';
-
-const WAITING = 0;
-const ACKED = 1;
-const MISSING = 2;
+import type { SlotRoute } from './SlotRoute.js';
 
 /**
- * One write's fan-out to the replicas of its key, after the coordinator
- * stamped it (above every version a level of replicas held: VersionRound)
- * and applied it locally.
+ * One write's fan-out to every target of its key's route, after the
+ * coordinator stamped it (above every version a level of replicas held:
+ * VersionRound) and applied it locally. It succeeds once the level is met in
+ * every set of the route (one set normally; the old and the new while the
+ * slot moves), an ack counting toward every set its replica is in.
  *
  * Every ack carries the version the replica holds after applying. A replica
  * holding a newer version got a concurrent write that was stamped after this
@@ -23,22 +23,30 @@ const MISSING = 2;
  */
 export class WriteRound {
   private readonly state: Uint8Array;
+  private readonly quorum: Quorum;
   private readonly tokens: SettleToken[] = [];
   private answered = false;
   private finished = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = performance.now();
+  /** Highest epoch a STALE_EPOCH refusal named (0: none named); undefined: no refusal. */
+  private stale: number | undefined;
 
+  /**
+   * `resolve` gets the answer and, when a replica refused this node's epoch
+   * (STALE_EPOCH) before it, the highest epoch a refusal named (0: none named).
+   */
   constructor(
     private readonly host: RoundHost,
     private readonly write: VersionedWrite,
-    private readonly replicas: readonly string[],
-    private readonly required: number,
+    private readonly route: SlotRoute,
+    level: Consistency,
     private readonly deadline: number,
     private readonly result: Result,
-    private readonly resolve: (r: Result) => void,
+    private readonly resolve: (r: Result, stale: number | undefined) => void,
   ) {
-    this.state = new Uint8Array(replicas.length);
+    this.state = new Uint8Array(route.targets.length);
+    this.quorum = Quorum.of(route, level);
   }
 
   start(): void {
@@ -51,14 +59,15 @@ export class WriteRound {
 
   private sendAll(): void {
     const w = this.write;
-    for (let i = 0; i < this.replicas.length; i++) {
-      const id = this.replicas[i]!;
+    const targets = this.route.targets;
+    for (let i = 0; i < targets.length; i++) {
+      const id = targets[i]!;
       if (id === this.host.selfId) {
-        this.state[i] = ACKED; // applied locally before the round
+        this.state[i] = COUNTED; // applied locally before the round
         continue;
       }
       if (!this.host.reachable(id)) {
-        this.state[i] = MISSING;
+        this.state[i] = LOST;
         continue;
       }
       this.state[i] = WAITING;
@@ -83,22 +92,17 @@ export class WriteRound {
       this.host.stats.observeAck((performance.now() - this.startedAt) / 1000);
       const w = this.write;
       // Equal: it holds this write. Newer: a later-stamped write overwrote it there.
-      this.state[i] = compareHeld(reply.hlc, reply.node, w.hlc, w.node) >= 0 ? ACKED : MISSING;
+      this.state[i] = compareHeld(reply.hlc, reply.node, w.hlc, w.node) >= 0 ? COUNTED : LOST;
     } else {
-      this.state[i] = MISSING;
+      if (reply?.code === ErrorCode.STALE_EPOCH) this.stale = mergeStale(this.stale, reply.epoch);
+      this.state[i] = LOST;
     }
     this.check();
   }
 
   private check(): void {
     if (this.finished) return;
-    let acked = 0;
-    let waiting = 0;
-    for (let i = 0; i < this.state.length; i++) {
-      if (this.state[i] === ACKED) acked++;
-      else if (this.state[i] === WAITING) waiting++;
-    }
-    if (!this.answered && acked >= this.required) {
+    if (!this.answered && this.quorum.met(this.state)) {
       this.answered = true;
       const w = this.write;
       this.result.version = {
@@ -106,32 +110,31 @@ export class WriteRound {
         logical: hlcLogical(w.hlc),
         node: w.node >>> 0,
       };
-      this.resolve(this.result);
+      this.resolve(this.result, undefined);
     }
-    if (!this.answered && acked + waiting < this.required) this.answerTimeout(acked);
-    if (waiting === 0) this.finish();
+    if (!this.answered && !this.quorum.possible(this.state)) this.answerTimeout();
+    if (!this.state.includes(WAITING)) this.finish();
   }
 
-  private answerTimeout(acked: number): void {
+  private answerTimeout(): void {
     this.answered = true;
-    this.resolve({
-      ...this.result,
-      code: ErrorCode.TIMEOUT,
-      message: `write reached ${acked} of the ${this.required} replicas it needs (of ${this.replicas.length}); it may still apply`,
-      version: undefined,
-      applied: false,
-    });
+    this.resolve(
+      {
+        ...this.result,
+        code: ErrorCode.TIMEOUT,
+        message: `write reached ${this.quorum.describe(this.state)}; it may still apply`,
+        version: undefined,
+        applied: false,
+      },
+      this.stale,
+    );
   }
 
   private readonly onDeadline = (): void => {
     this.timer = undefined;
     if (this.finished) return;
-    let acked = 0;
-    for (let i = 0; i < this.state.length; i++) {
-      if (this.state[i] === WAITING) this.state[i] = MISSING;
-      if (this.state[i] === ACKED) acked++;
-    }
-    if (!this.answered) this.answerTimeout(acked);
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] === WAITING) this.state[i] = LOST;
+    if (!this.answered) this.answerTimeout();
     this.finish();
   };
 
@@ -140,7 +143,8 @@ export class WriteRound {
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const missing: string[] = [];
-    for (let i = 0; i < this.state.length; i++) if (this.state[i] !== ACKED) missing.push(this.replicas[i]!);
+    const targets = this.route.targets;
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] !== COUNTED) missing.push(targets[i]!);
     this.host.finishWrite(this.write, missing, this.tokens);
   }
 }

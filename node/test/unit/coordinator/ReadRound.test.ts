@@ -2,8 +2,9 @@
 // and a real replicated ArenaStore for this node's copy.
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { ErrorCode, ReplicaOpType } from '@meshcache/proto';
+import { Consistency, ErrorCode, ReplicaOpType } from '@meshcache/proto';
 import { ReadRound, type ReadOutcome } from '../../../src/coordinator/ReadRound.js';
+import { SlotRoute } from '../../../src/coordinator/SlotRoute.js';
 import { makeHlc } from '../../../src/store/index.js';
 import { EMPTY, FakeRoundHost, T0, b, errorReply, heldIn, okReply } from './support/fakeRoundHost.js';
 
@@ -16,7 +17,7 @@ const EXPIRY = T0 + 60_000;
 
 interface Options {
   replicas?: string[];
-  required?: number;
+  level?: Consistency;
   unreachable?: string[];
 }
 
@@ -26,12 +27,13 @@ function setup(o: Options = {}) {
   const store = host.makeStore();
   const key = b('k');
   const outcomes: ReadOutcome[] = [];
+  const replicas = o.replicas ?? ['self', 'a', 'b'];
   const round = new ReadRound(
     host,
     'c',
     key,
-    o.replicas ?? ['self', 'a', 'b'],
-    o.required ?? 2,
+    new SlotRoute(replicas, [replicas]),
+    o.level ?? Consistency.QUORUM,
     performance.now() + DEADLINE_MS,
     store,
     (out) => outcomes.push(out),
@@ -210,7 +212,7 @@ describe('ReadRound: QUORUM of 3', () => {
   });
 
   it('ALL with every replica unreachable: TIMEOUT without sending', () => {
-    const { host, round, outcomes } = setup({ required: 3, unreachable: ['a', 'b'] });
+    const { host, round, outcomes } = setup({ level: Consistency.ALL, unreachable: ['a', 'b'] });
     round.start();
     expect(host.sent).toEqual([]);
     expect(outcomes[0]!.code).toBe(ErrorCode.TIMEOUT);

@@ -2,8 +2,9 @@
 // and a real replicated ArenaStore; the deadline runs on jest's fake timers.
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { ErrorCode, ReplicaOpType, Result } from '@meshcache/proto';
+import { Consistency, ErrorCode, ReplicaOpType, Result } from '@meshcache/proto';
 import type { VersionedWrite } from '../../../src/coordinator/RoundHost.js';
+import { SlotRoute } from '../../../src/coordinator/SlotRoute.js';
 import { WriteRound } from '../../../src/coordinator/WriteRound.js';
 import { hlcLogical, hlcPhysicalMs, makeHlc } from '../../../src/store/index.js';
 import { FakeRoundHost, T0, b, errorReply, heldIn, okReply } from './support/fakeRoundHost.js';
@@ -14,7 +15,7 @@ const OTHER = 0x0badf00d;
 
 interface Options {
   replicas?: string[];
-  required?: number;
+  level?: Consistency;
   unreachable?: string[];
 }
 
@@ -34,8 +35,8 @@ function setup(o: Options = {}) {
   const round = new WriteRound(
     host,
     write,
-    replicas,
-    o.required ?? 2,
+    new SlotRoute(replicas, [replicas]),
+    o.level ?? Consistency.QUORUM,
     performance.now() + DEADLINE_MS,
     Result.fromPartial({ id: 7, applied: true }),
     (r) => results.push(r),
@@ -95,7 +96,7 @@ describe('WriteRound: the level', () => {
   });
 
   it('counts a refusal or a lost reply as a missing ack', () => {
-    const { host, round, results } = setup({ required: 3 });
+    const { host, round, results } = setup({ level: Consistency.ALL });
     round.start();
     host.lastTo('a').done(errorReply(ErrorCode.STALE_EPOCH), true);
     // 1 acked + 1 waiting < 3: the level can no longer be met.
@@ -129,7 +130,7 @@ describe('WriteRound: the level', () => {
   });
 
   it('answers TIMEOUT at once when too few replicas are reachable', () => {
-    const { host, round, results } = setup({ required: 3, unreachable: ['a', 'b'] });
+    const { host, round, results } = setup({ level: Consistency.ALL, unreachable: ['a', 'b'] });
     round.start();
     expect(host.sent).toEqual([]);
     expect(results).toHaveLength(1);
@@ -140,7 +141,7 @@ describe('WriteRound: the level', () => {
 
   it('answers TIMEOUT naming acks received and needed when the deadline passes first', () => {
     jest.useFakeTimers();
-    const { host, round, results, firstHlc } = setup({ required: 3 });
+    const { host, round, results, firstHlc } = setup({ level: Consistency.ALL });
     round.start();
     host.lastTo('a').done(okReply(firstHlc, host.clock.nodeTag), true);
     expect(results).toEqual([]);
@@ -163,12 +164,12 @@ describe('WriteRound: the level', () => {
     jest.useFakeTimers();
     const { host, round, results, firstHlc, node } = setup({
       replicas: ['self', 'a', 'b', 'c'],
-      required: 2,
     });
     round.start();
     host.lastTo('a').done(okReply(firstHlc, node), true);
-    expect(results[0]!.code).toBe(ErrorCode.OK);
+    expect(results).toEqual([]); // QUORUM of 4 is 3
     host.lastTo('b').done(okReply(firstHlc, node), true);
+    expect(results[0]!.code).toBe(ErrorCode.OK);
     expect(host.finished).toEqual([]);
     jest.advanceTimersByTime(DEADLINE_MS + 100);
     expect(results).toHaveLength(1);
