@@ -17,6 +17,8 @@ const EXPIRY = T0 + 60_000;
 
 interface Options {
   replicas?: string[];
+  /** A moving slot's route (replicas is then ignored). */
+  route?: SlotRoute;
   level?: Consistency;
   unreachable?: string[];
 }
@@ -32,7 +34,7 @@ function setup(o: Options = {}) {
     host,
     'c',
     key,
-    new SlotRoute(replicas, [replicas]),
+    o.route ?? new SlotRoute(replicas, [replicas]),
     o.level ?? Consistency.QUORUM,
     performance.now() + DEADLINE_MS,
     store,
@@ -312,5 +314,131 @@ describe('ReadRound: QUORUM of 3', () => {
     expect(heldIn(store, key)!.hlc).toBe(V1); // still stale
     // Only a holds V2: 1 of the 2 replicas needed, no answer yet.
     expect(outcomes.map((o) => ErrorCode[o.code])).toEqual([]);
+  });
+});
+
+describe('ReadRound: a slot moving between two sets', () => {
+  // Reads use OLD = {self, a, b}; writes need OLD and NEW = {self, a, c}.
+  const OLD = ['self', 'a', 'b'];
+  const NEW = ['self', 'a', 'c'];
+  const pending = () => new SlotRoute(OLD, [OLD, NEW]);
+  const reads = (host: FakeRoundHost) =>
+    host.sent
+      .filter((s) => s.request.type === ReplicaOpType.READ)
+      .map((s) => `${s.target}${s.request.versionOnly ? ' (version)' : ''}`);
+
+  it('reads values from the old set only; the new member is asked its version', () => {
+    const { host, round } = setup({ route: pending() });
+    round.start();
+    expect(reads(host)).toEqual(['a', 'b', 'c (version)']);
+  });
+
+  it('decides from the old set: a newer version in the new set only is not returned', () => {
+    const { host, round, outcomes, holdLocally } = setup({ route: pending() });
+    holdLocally(V1, W1, 'old');
+    round.start();
+    host.lastTo('c').done(holds(V2, W2, null), true); // version only; newer, would win were it read
+    host.lastTo('b').done(holds(V1, W1, 'old'), true);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.code).toBe(ErrorCode.OK);
+    expect(outcomes[0]!.held).toMatchObject({ hlc: V1, node: W1, tombstone: false });
+    expect(host.stats.readRepairs).toBe(0);
+  });
+
+  it('repairs a stale new member with the winner and answers only once the new set holds it', () => {
+    const { host, round, outcomes, holdLocally } = setup({ route: pending() });
+    holdLocally(V2, W2, 'new', EXPIRY);
+    round.start();
+    host.lastTo('b').done(holds(V2, W2, 'new', EXPIRY), true);
+    // The old set holds it 2 of 2; the new set only on this node.
+    expect(outcomes).toEqual([]);
+    host.lastTo('c').done(okReply(V1, W1), true); // its version: older
+    const repair = host.lastTo('c');
+    expect(repair.request).toMatchObject({
+      type: ReplicaOpType.APPLY,
+      hlc: V2,
+      node: W2,
+      expiresAtMs: EXPIRY,
+      tombstone: false,
+    });
+    expect(repair.request.value.toString('latin1')).toBe('new');
+    expect(host.stats.readRepairs).toBe(1);
+    expect(outcomes).toEqual([]);
+    repair.done(okReply(V2, W2), true);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.code).toBe(ErrorCode.OK);
+    expect(outcomes[0]!.held.value.toString('latin1')).toBe('new');
+  });
+
+  it('a new member still filling (NOT_READY) gets the winner blind', () => {
+    const { host, round, outcomes, holdLocally } = setup({ route: pending() });
+    holdLocally(V2, W2, 'new');
+    round.start();
+    host.lastTo('c').done(errorReply(ErrorCode.NOT_READY), true);
+    host.lastTo('b').done(holds(V2, W2, 'new'), true);
+    expect(host.lastTo('c').request).toMatchObject({ type: ReplicaOpType.APPLY, hlc: V2, node: W2 });
+    expect(outcomes).toEqual([]);
+    host.lastTo('c').done(okReply(V2, W2), true);
+    expect(outcomes[0]!.code).toBe(ErrorCode.OK);
+  });
+
+  it('a replica in both sets holding the winner meets the level in both', () => {
+    const { host, round, outcomes, holdLocally } = setup({ route: pending() });
+    holdLocally(V2, W2, 'new');
+    round.start();
+    host.lastTo('a').done(holds(V2, W2, 'new'), true);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.code).toBe(ErrorCode.OK);
+    expect(host.sent.every((s) => s.request.type === ReplicaOpType.READ)).toBe(true);
+  });
+
+  it('nothing held in the old set: answers absent from the old set alone', () => {
+    const { host, round, outcomes } = setup({ route: pending() });
+    round.start();
+    host.lastTo('b').done(okReply(0, 0), true);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.code).toBe(ErrorCode.OK);
+    expect(outcomes[0]!.held.hlc).toBe(0);
+  });
+
+  it('fails as soon as the new set cannot hold the winner, reporting a STALE_EPOCH refusal', () => {
+    const { host, round, outcomes, holdLocally } = setup({ route: pending(), unreachable: ['a'] });
+    holdLocally(V2, W2, 'new');
+    round.start();
+    host.lastTo('b').done(holds(V2, W2, 'new'), true);
+    expect(outcomes).toEqual([]);
+    host.lastTo('c').done({ ...errorReply(ErrorCode.STALE_EPOCH), epoch: 6 }, true);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.code).toBe(ErrorCode.TIMEOUT);
+    expect(outcomes[0]!.message).toMatch(
+      /found its version on 2 of the 2 replicas it needs in \(self, a, b\) and 1 of the 2 replicas it needs in \(self, a, c\)/,
+    );
+    expect(outcomes[0]!.stale).toBe(6);
+  });
+
+  it('a refused repair counts as a missing write', () => {
+    const { host, round, outcomes, holdLocally } = setup({ route: pending(), unreachable: ['a'] });
+    holdLocally(V2, W2, 'new');
+    round.start();
+    host.lastTo('b').done(holds(V2, W2, 'new'), true);
+    host.lastTo('c').done(okReply(V1, W1), true);
+    host.lastTo('c').done(errorReply(ErrorCode.OUT_OF_MEMORY), true);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.code).toBe(ErrorCode.TIMEOUT);
+    expect(outcomes[0]!.stale).toBeUndefined();
+  });
+
+  it('after a cutover it reads the new set and repairs the previous one', () => {
+    // Cut over to NEW: reads use NEW; OLD still needs the level until every member installed the cutover.
+    const { host, round, outcomes, holdLocally } = setup({ route: new SlotRoute(NEW, [OLD, NEW]) });
+    holdLocally(V2, W2, 'new');
+    round.start();
+    expect(reads(host)).toEqual(['a', 'b (version)', 'c']);
+    host.lastTo('c').done(holds(V2, W2, 'new'), true);
+    host.lastTo('b').done(okReply(0, 0), true);
+    expect(host.lastTo('b').request).toMatchObject({ type: ReplicaOpType.APPLY, hlc: V2 });
+    expect(outcomes).toEqual([]);
+    host.lastTo('b').done(okReply(V2, W2), true);
+    expect(outcomes[0]!.code).toBe(ErrorCode.OK);
   });
 });

@@ -15,6 +15,8 @@ const OTHER = 0x0badf00d;
 
 interface Options {
   replicas?: string[];
+  /** A moving slot's route (replicas is then ignored). */
+  route?: SlotRoute;
   level?: Consistency;
   unreachable?: string[];
 }
@@ -32,16 +34,20 @@ function setup(o: Options = {}) {
   store.applyAt(key, 0, key.length, value, 0, value.length, 0, hlc, node, false);
   const write: VersionedWrite = { cache: 'c', key, value, hlc, node, expiresAtMs: 0, tombstone: false };
   const results: Result[] = [];
+  const stales: (number | undefined)[] = [];
   const round = new WriteRound(
     host,
     write,
-    new SlotRoute(replicas, [replicas]),
+    o.route ?? new SlotRoute(replicas, [replicas]),
     o.level ?? Consistency.QUORUM,
     performance.now() + DEADLINE_MS,
     Result.fromPartial({ id: 7, applied: true }),
-    (r) => results.push(r),
+    (r, stale) => {
+      results.push(r);
+      stales.push(stale);
+    },
   );
-  return { host, store, key, write, firstHlc: hlc, node, results, round };
+  return { host, store, key, write, firstHlc: hlc, node, results, stales, round };
 }
 
 function versionOf(hlc: number, node: number) {
@@ -225,5 +231,86 @@ describe('WriteRound: a replica holding a newer version (a concurrent, later-sta
     expect(write.hlc).toBe(firstHlc);
     expect(heldIn(store, key)!.hlc).toBe(firstHlc);
     expect(host.finished[0]!.missing).toEqual([]);
+  });
+});
+
+describe('WriteRound: a slot moving from one set to another', () => {
+  // Old set {self, a, b}, new set {self, a, c}: self and a are in both.
+  const OLD = ['self', 'a', 'b'];
+  const NEW = ['self', 'a', 'c'];
+  const moving = () => new SlotRoute(OLD, [OLD, NEW]);
+
+  it('sends the write to every member of both sets once', () => {
+    const { host, round } = setup({ route: moving() });
+    round.start();
+    expect(host.sent.map((s) => s.target)).toEqual(['a', 'b', 'c']);
+    expect(host.sent.every((s) => s.request.type === ReplicaOpType.APPLY)).toBe(true);
+  });
+
+  it('an ack from the old set only is not enough: it waits for the new set', () => {
+    const { host, round, results, firstHlc, node } = setup({ route: moving() });
+    round.start();
+    host.lastTo('b').done(okReply(firstHlc, node), true);
+    // Old set: self + b = 2 of 2; new set: self = 1 of 2.
+    expect(results).toEqual([]);
+    host.lastTo('c').done(okReply(firstHlc, node), true);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.code).toBe(ErrorCode.OK);
+    expect(results[0]!.version).toEqual(versionOf(firstHlc, node));
+  });
+
+  it('one ack from a replica in both sets counts toward both', () => {
+    const { host, round, results, firstHlc, node } = setup({ route: moving() });
+    round.start();
+    host.lastTo('a').done(okReply(firstHlc, node), true);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.code).toBe(ErrorCode.OK);
+  });
+
+  it('fails as soon as one set can no longer meet the level, naming each set, and hints the missing', () => {
+    const { host, round, results, stales, firstHlc, node } = setup({ route: moving() });
+    round.start();
+    host.lastTo('b').done(okReply(firstHlc, node), true);
+    host.lastTo('c').done(errorReply(ErrorCode.STALE_EPOCH), true);
+    expect(results).toEqual([]); // a could still meet both
+    host.lastTo('a').done(undefined, true);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ code: ErrorCode.TIMEOUT, applied: false, version: undefined });
+    expect(results[0]!.message).toMatch(
+      /reached 2 of the 2 replicas it needs in \(self, a, b\) and 1 of the 2 replicas it needs in \(self, a, c\)/,
+    );
+    expect(stales).toEqual([0]); // refused; the reply named no epoch
+    expect(host.finished).toHaveLength(1);
+    expect(host.finished[0]!.missing).toEqual(['a', 'c']);
+  });
+
+  it('reports the highest epoch a STALE_EPOCH refusal named', () => {
+    const { host, round, results, stales } = setup({ route: moving(), unreachable: ['a'] });
+    round.start();
+    host.lastTo('c').done({ ...errorReply(ErrorCode.STALE_EPOCH), epoch: 9 }, true);
+    expect(results[0]!.code).toBe(ErrorCode.TIMEOUT);
+    expect(stales).toEqual([9]);
+  });
+
+  it('answers TIMEOUT without sending anything more when the new set is unreachable at ALL', () => {
+    const { host, round, results } = setup({
+      route: moving(),
+      level: Consistency.ALL,
+      unreachable: ['c'],
+    });
+    round.start();
+    expect(results).toHaveLength(1);
+    expect(results[0]!.code).toBe(ErrorCode.TIMEOUT);
+    expect(host.sent.map((s) => s.target)).toEqual(['a', 'b']);
+  });
+
+  it('after a cutover the old set is listed first and both still need the level', () => {
+    // Cut over to NEW; OLD is kept until every member installed the cutover.
+    const { host, round, results, firstHlc, node } = setup({ route: new SlotRoute(NEW, [OLD, NEW]) });
+    round.start();
+    host.lastTo('c').done(okReply(firstHlc, node), true);
+    expect(results).toEqual([]); // new set met, old not
+    host.lastTo('b').done(okReply(firstHlc, node), true);
+    expect(results[0]!.code).toBe(ErrorCode.OK);
   });
 });

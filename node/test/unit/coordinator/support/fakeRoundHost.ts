@@ -131,6 +131,11 @@ export function okReply(hlc: number, node: number, extra: Partial<ReplicaReply> 
     value: EMPTY,
     expiresAtMs: 0,
     result: undefined,
+    entries: [],
+    cursor: 0,
+    done: false,
+    epoch: 0,
+    payload: EMPTY,
     ...extra,
   };
 }
