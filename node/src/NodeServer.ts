@@ -11,7 +11,6 @@ import { OperationStats } from './engine/OperationStats.js';
 import { membershipMetrics } from './membership/membershipMetrics.js';
 import { NodeMembership, timingsOf } from './membership/NodeMembership.js';
 import { createNodeMetrics } from './metrics/NodeMetrics.js';
-import { placementPayload } from './placement/placementPayload.js';
 import { writerTagsOf } from './placement/writerTags.js';
 import { RedisServer } from './redis/RedisServer.js';
 import { Replication } from './replication/Replication.js';
@@ -90,13 +89,13 @@ export class NodeServer {
         gossipPort: options.gossipPort,
         seeds: options.seeds,
         timings: timingsOf(options),
-        // The placement table of every replication factor in use, committed with each view.
+        // The placement of every replication factor in use, with its pending moves, committed with each view.
         payload: (prev, next) =>
-          placementPayload(
-            prev?.payload,
-            next.members.map((m) => ({ id: m.id, zone: m.zone })),
-            this.caches.options.map((c) => c.replicationFactor),
-          ),
+          this.replication.rebalancer.payload(prev, {
+            epoch: next.epoch,
+            members: next.members.map((m) => ({ id: m.id, zone: m.zone })),
+          }),
+        payloadDue: (prev) => this.replication.rebalancer.payloadDue(prev),
       },
       log.child({ component: 'membership' }),
     );
@@ -109,6 +108,7 @@ export class NodeServer {
       clock,
       wallClock,
       replicaAddressOf: (id) => this.replicaAddressOf(id),
+      membership: () => this.cluster.current,
       log,
     });
     this.service = new CacheGrpcService(
@@ -167,8 +167,13 @@ export class NodeServer {
     });
     this.admin = createAdminServer({
       registry,
-      // Ready once serving as a member of a committed view.
-      ready: () => this.state === 'serving' && this.cluster.current?.isMember === true,
+      // Ready once serving as a member of a committed view, with every slot it holds filled.
+      ready: () =>
+        this.state === 'serving' &&
+        this.cluster.current?.isMember === true &&
+        this.replication.rebalancer.filledAll(),
+      rebalance: () => this.replication.rebalancer.status(),
+      drain: (force) => this.replication.rebalancer.drain(this.options.id, force),
       info: () => this.info(),
       topology: () => this.topology.snapshot(),
       slots: (replicationFactor) => clusterSlots(this.topology.snapshot(), replicationFactor),
@@ -213,6 +218,8 @@ export class NodeServer {
     this.ports = { grpcPort, adminPort, redisPort, gossipPort, replicaPort };
     const membership = this.cluster.current!;
     const refresh = () => this.topology.apply(membership.view, (id) => membership.detector.get(id));
+    // Before the topology: fill state must know of a new cluster or a removal before slots are planned.
+    membership.onView((view) => this.replication.rebalancer.onView(view));
     membership.onView(refresh);
     membership.onLiveness(refresh);
     // Versions carry the writer tag the view gave this member.
@@ -227,6 +234,8 @@ export class NodeServer {
       if (record.state === 'alive') this.replication.memberAlive(record.id);
       else if (record.state === 'dead') this.replication.memberDead(record.id);
     });
+    // The first view may have been adopted before these listeners (a node that formed its own cluster).
+    if (membership.view !== undefined) this.replication.rebalancer.onView(membership.view);
     refresh();
     // Without seeds this node forms its own cluster at once: be a member before saying ready.
     if (o.seeds.length === 0) await this.cluster.waitForMember(5000);
@@ -288,7 +297,9 @@ export class NodeServer {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
     this.log.info({ reason }, 'shutting down');
-    await this.cluster.leave(this.options.leaveTimeoutMs);
+    // SIGTERM means restart, not leave: the node keeps its membership and its
+    // slots (its replicas cover it while it is down; the process that comes
+    // back under this id bootstraps them). Only an admin drain moves data away.
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.service.closeStreams();
     const redisClosed = this.redis.close();
@@ -305,6 +316,9 @@ export class NodeServer {
       });
     });
     await redisClosed;
+    // Writes this node coordinated may still owe copies to replicas that were down: hand them over now.
+    const flushed = await this.replication.flushHints(this.options.leaveTimeoutMs);
+    if (!flushed) this.log.warn({ hints: this.replication.hints.pending }, 'stopping with hints undelivered');
     await this.replication.stop();
     await this.cluster.stop();
     await this.admin.close();

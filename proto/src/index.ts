@@ -3,6 +3,7 @@ export * from './protocol.js';
 export * from './codec/index.js';
 export * from './placement/index.js';
 export {
+  ReplicaEntry,
   ReplicaFrame,
   ReplicaHello,
   ReplicaHelloReply,
@@ -11,6 +12,7 @@ export {
   ReplicaReplyFrame,
   ReplicaRequest,
   ReplicaService,
+  ScanPurpose,
   SettledMark,
   UnsettledWrite,
 } from './gen/meshcache/v1/replica.js';

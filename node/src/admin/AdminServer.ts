@@ -14,6 +14,10 @@ export interface AdminSources {
   cluster?: ClusterAdminSource;
   /** Per-slot digests of one cache's contents on this node; undefined for an unknown cache. */
   digests?: (cache: string) => unknown;
+  /** Rebalancing progress on this node (fills, drops, pending slots). */
+  rebalance?: () => unknown;
+  /** Drains this node (its slots move away, then it leaves the view). */
+  drain?: (force: boolean) => Promise<{ code: number; message: string }>;
 }
 
 /** Admin HTTP: health, readiness, metrics and views of the node. */
@@ -50,6 +54,20 @@ export function createAdminServer(src: AdminSources): FastifyInstance {
       const out = digests(req.params.cache);
       if (out === undefined) return reply.code(404).send({ error: `unknown cache '${req.params.cache}'` });
       return out;
+    });
+  }
+  const rebalance = src.rebalance;
+  if (rebalance) app.get('/v1/cluster/rebalance', async () => rebalance());
+  const drain = src.drain;
+  if (drain) {
+    app.post<{ Body: { force?: unknown } | undefined }>('/v1/cluster/drain', async (req, reply) => {
+      const force = req.body?.force;
+      if (force !== undefined && typeof force !== 'boolean') {
+        return reply.code(400).send({ error: 'force must be true or false' });
+      }
+      const r = await drain(force === true);
+      if (r.code !== 0) return reply.code(409).send({ error: r.message, code: r.code });
+      return reply.code(202).send({ status: 'draining', message: r.message });
     });
   }
   if (src.cluster) registerClusterRoutes(app, src.cluster);

@@ -96,7 +96,7 @@ export interface NodeOptions {
   bootstrapSearchMs: number;
   /** Membership: how often seed DNS names are resolved again. */
   seedRefreshIntervalMs: number;
-  /** Membership: on SIGTERM, how long to wait for the view without this node. */
+  /** On SIGTERM, how long to wait for queued hints to reach their replicas before stopping. */
   leaveTimeoutMs: number;
   /**
    * Replication: the most a version may be ahead of this node's clock (such
@@ -118,6 +118,14 @@ export interface NodeOptions {
   readRepairChance: number;
   /** Deadline of an operation that carries none (gRPC frames, Redis commands), ms. */
   requestTimeoutMs: number;
+  /** Rebalancing: bytes per second this node pulls in slot transfers and bootstraps, all together. */
+  transferBytesPerSecond: number;
+  /** Rebalancing: slot groups this node fills at once. */
+  maxConcurrentTransfers: number;
+  /** Rebalancing: bytes of items in one transfer batch (below maxFrameBytes / 2). */
+  transferBatchBytes: number;
+  /** Rebalancing: how long a node keeps a slot's data after it stops holding it (a move back finds it there), ms. */
+  dropGraceMs: number;
   /** Tests only: this node's clocks run this many ms ahead (negative: behind) of the machine's. */
   testClockOffsetMs: number;
   /** Tests only: expose the gossip fault hook (drop rate, blocked peers) on the admin API. */
@@ -180,6 +188,10 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   hintReplayBatch: 256,
   readRepairChance: 0.1,
   requestTimeoutMs: 5000,
+  transferBytesPerSecond: 64 * MIB,
+  maxConcurrentTransfers: 4,
+  transferBatchBytes: MIB,
+  dropGraceMs: 30_000,
   testClockOffsetMs: 0,
   testFaults: false,
   logLevel: 'info',

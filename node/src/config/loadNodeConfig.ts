@@ -102,6 +102,10 @@ const nodeSchema = z
     hintReplayBatch: positiveInt,
     readRepairChance: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1'),
     requestTimeoutMs: positiveInt,
+    transferBytesPerSecond: byteSize,
+    maxConcurrentTransfers: positiveInt.max(64, 'must be at most 64'),
+    transferBatchBytes: byteSize,
+    dropGraceMs: z.number().int('must be an integer').min(0, 'must be 0 or more'),
     testClockOffsetMs: z.number().int('must be an integer'),
     testFaults: z.boolean({ error: 'must be true or false' }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
@@ -114,6 +118,10 @@ const nodeSchema = z
       message: `must hold the largest value and key of every cache plus ${FRAME_HEADROOM_BYTES} bytes of framing: a value accepted from a client must fit the frame that replicates it`,
     },
   )
+  .refine((o) => o.transferBatchBytes <= o.maxFrameBytes / 2, {
+    path: ['transferBatchBytes'],
+    message: 'must be at most half of maxFrameBytes: a batch travels in one replica frame',
+  })
   .refine((o) => o.maxHintAgeMs < o.tombstoneGraceMs, {
     path: ['maxHintAgeMs'],
     message:
@@ -165,7 +173,7 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
     help: 'first seed searches this long for a cluster before bootstrapping, ms',
   },
   seedRefreshIntervalMs: { kind: 'int', help: 'seed DNS re-resolution period, ms' },
-  leaveTimeoutMs: { kind: 'int', help: 'on SIGTERM, wait this long for the view without this node, ms' },
+  leaveTimeoutMs: { kind: 'int', help: 'on SIGTERM, wait this long for hints to be delivered, ms' },
   maxClockSkewMs: {
     kind: 'int',
     help: 'most a version may be ahead of this clock, and this clock from its peers, ms',
@@ -177,6 +185,10 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
   hintReplayBatch: { kind: 'int', help: 'hints in flight to one replica while replaying' },
   readRepairChance: { kind: 'float', help: 'share of ONE reads repaired in the background (0..1)' },
   requestTimeoutMs: { kind: 'int', help: 'deadline of an operation that carries none, ms' },
+  transferBytesPerSecond: { kind: 'int', help: 'bytes per second this node pulls in slot transfers' },
+  maxConcurrentTransfers: { kind: 'int', help: 'slot groups this node fills at once' },
+  transferBatchBytes: { kind: 'int', help: 'bytes of items in one transfer batch (<= maxFrameBytes / 2)' },
+  dropGraceMs: { kind: 'int', help: 'how long data of a slot this node no longer holds is kept, ms' },
   testClockOffsetMs: { kind: 'int', help: "tests only: run this node's clocks this many ms off" },
   testFaults: { kind: 'bool', help: 'tests only: gossip fault hook on the admin API (true/false)' },
   logLevel: { kind: 'string', help: 'fatal, error, warn, info, debug or trace' },

@@ -48,6 +48,8 @@ export interface MembershipEnv {
   seeds: SeedResolver;
   /** Payload committed with each view (see {@link PayloadHook}); none by default. */
   payload?: PayloadHook;
+  /** Whether the payload alone should change (a cutover is due); a decider then proposes a view with the same members. */
+  payloadDue?: (prev: View) => boolean;
   observer?: ViewObserver;
 }
 
@@ -144,6 +146,7 @@ export class Membership {
       random: env.random,
       counters: this.counters,
       payload: env.payload ?? (() => null),
+      payloadDue: env.payloadDue,
       observer: env.observer,
       sendStream: (to, msg) => this.sendStream(to, msg),
       adopted: (view, prev) => this.adopted(view, prev),
@@ -244,6 +247,16 @@ export class Membership {
     this.joinAttempt = 0;
     this.joinTimer?.cancel();
     this.joinStep();
+  }
+
+  /** Asks the decider (if this node is it) to look for a due change soon (see MembershipEnv.payloadDue). */
+  kickDecider(): void {
+    this.protocol.kick();
+  }
+
+  /** Whether this node decides the next view. */
+  get isDecider(): boolean {
+    return this.protocol.isDecider;
   }
 
   /** Asks the decider to remove member `id`. False if it is not a member of the view this node holds. */

@@ -4,7 +4,7 @@ import { DnsSeeds } from './DnsSeeds.js';
 import { GossipTransport } from './GossipTransport.js';
 import { Membership } from './Membership.js';
 import type { MembershipTimings } from './MembershipOptions.js';
-import type { NodeMeta } from './messages.js';
+import type { NodeMeta, View } from './messages.js';
 import { NodeScheduler } from './NodeScheduler.js';
 import { SeededRandom } from './SeededRandom.js';
 import type { PayloadHook } from './ViewProtocol.js';
@@ -53,6 +53,7 @@ export interface NodeMembershipOptions {
   seeds: string[];
   timings: Partial<MembershipTimings>;
   payload?: PayloadHook;
+  payloadDue?: (prev: View) => boolean;
 }
 
 /**
@@ -121,6 +122,7 @@ export class NodeMembership {
           log.warn({ seed, err: (err as Error).message }, 'seed did not resolve'),
         ),
         payload: o.payload,
+        payloadDue: o.payloadDue,
         observer: {
           committed: (view, prev) =>
             log.info(

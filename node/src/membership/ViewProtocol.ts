@@ -59,6 +59,8 @@ export interface ViewHost {
   readonly random: Random;
   readonly counters: MembershipCounters;
   readonly payload: PayloadHook;
+  /** Whether the payload alone should change now (see MembershipEnv.payloadDue). */
+  readonly payloadDue?: ((prev: View) => boolean) | undefined;
   readonly observer: ViewObserver | undefined;
   sendStream(to: string, msg: StreamMessage): void;
   /** A newer committed view was adopted. */
@@ -300,7 +302,7 @@ export class ViewProtocol {
       removed.splice(i, 1);
       members.push(membersById(prev).get(self.id)!);
     }
-    if (!changed && removed.length === 0) return undefined;
+    if (!changed && removed.length === 0 && !(this.host.payloadDue?.(prev) ?? false)) return undefined;
     return { cluster: prev.cluster, epoch: prev.epoch + 1, members, decider: self.id, removed };
   }
 

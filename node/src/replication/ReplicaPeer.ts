@@ -43,6 +43,8 @@ export interface ReplicaPeerOptions {
   onPeerWall?: (peerId: string, peerWallMs: number, localWallMs: number) => void;
   /** Called once per (re)connection, after the hello was answered. */
   onReady?: (peer: ReplicaPeer) => void;
+  /** Called with the epoch the peer holds, from its hello and every reply frame. */
+  onPeerEpoch?: (peerId: string, epoch: number) => void;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
@@ -270,6 +272,7 @@ export class ReplicaPeer {
         this.o.clock.observe(frame.hlc);
       }
       if (frame.wallMs > 0) this.o.onPeerWall?.(this.o.peerId, frame.wallMs, this.o.wallClock());
+      if (frame.epoch > 0) this.o.onPeerEpoch?.(this.o.peerId, frame.epoch);
       if (!helloSeen) {
         helloSeen = true;
         const hello = frame.hello;
@@ -278,6 +281,7 @@ export class ReplicaPeer {
           return;
         }
         this.peerEpoch = hello.epoch;
+        if (hello.epoch > 0) this.o.onPeerEpoch?.(this.o.peerId, hello.epoch);
         this.state = 'ready';
         this.attempt = 0;
         this.counters.connects++;

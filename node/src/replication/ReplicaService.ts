@@ -38,6 +38,8 @@ export interface ReplicaServiceCounters {
   staleEpochRefusals: number;
   clockSkewRefusals: number;
   expiredRequests: number;
+  /** Reads refused because this node has not filled the slot. */
+  notReadyRefusals: number;
 }
 
 export interface ReplicaServiceDeps {
@@ -54,7 +56,29 @@ export interface ReplicaServiceDeps {
   staleEpoch: (cache: string, key: Uint8Array, epoch: number) => boolean;
   coordinator: OperationCoordinator;
   settled: SettledTable;
+  /** Requests of rebalancing and anti-entropy (SCAN, SYNC, FILLED, DIGESTS, DRAIN) and read readiness. */
+  rebalance: RebalanceRequests;
+  /** A peer's frame showed the epoch it holds. */
+  peerEpoch: (peer: string, epoch: number) => void;
   log: Logger;
+}
+
+/** What the service hands to rebalancing (see node/src/rebalance/). */
+export interface RebalanceRequests {
+  /** Whether this node may answer reads of the key's slot (it has filled it); false answers NOT_READY. */
+  readable(cache: string, key: Uint8Array): boolean;
+  /**
+   * Answers a SCAN, SYNC, FILLED, DIGESTS or DRAIN request from `peer` sent
+   * at `epoch`: fills `reply` and returns true, or returns false and calls
+   * `later` with the reply when it is ready.
+   */
+  handle(
+    peer: string,
+    request: ReplicaRequest,
+    epoch: number,
+    reply: ReplicaReply,
+    later: (reply: ReplicaReply) => void,
+  ): boolean;
 }
 
 /**
@@ -77,6 +101,7 @@ export class ReplicaService {
     staleEpochRefusals: 0,
     clockSkewRefusals: 0,
     expiredRequests: 0,
+    notReadyRefusals: 0,
   };
   private readonly calls = new Set<grpc.ServerDuplexStream<ReplicaFrame, ReplicaReplyFrame>>();
 
@@ -200,12 +225,13 @@ export class ReplicaService {
         return;
       }
       this.counters.frames++;
+      if (frame.epoch > 0) this.d.peerEpoch(peer, frame.epoch);
       for (const u of frame.unsettled) this.d.settled.pin(u);
       if (frame.settled !== undefined) this.d.settled.mark(frame.settled);
       const replies: ReplicaReply[] = [];
       for (const request of frame.requests) {
         this.counters.requests++;
-        const reply = this.handle(request, frame.epoch, (async) => {
+        const reply = this.handle(peer, request, frame.epoch, (async) => {
           later.push(async);
           if (!laterScheduled) {
             laterScheduled = true;
@@ -234,7 +260,9 @@ export class ReplicaService {
     let bytes = 0;
     for (let i = 0; i < replies.length; i++) {
       const r = replies[i]!;
-      const size = r.value.length + r.message.length + 64 + (r.result ? r.result.value.length + 256 : 0);
+      let size = r.value.length + r.message.length + r.payload.length + 64;
+      if (r.result) size += r.result.value.length + 256;
+      for (const e of r.entries) size += e.key.length + e.value.length + 40;
       if (bytes + size > budget && i > start) {
         write(this.replyFrame(replies.slice(start, i)));
         start = i;
@@ -264,6 +292,7 @@ export class ReplicaService {
 
   /** The reply to one request; undefined for a COORDINATE, whose reply is handed to `async` once its operation finishes. */
   private handle(
+    peer: string,
     request: ReplicaRequest,
     epoch: number,
     async: (reply: ReplicaReply) => void,
@@ -279,6 +308,13 @@ export class ReplicaService {
           return reply;
         }
         if (request.type === ReplicaOpType.READ) {
+          if (!this.d.rebalance.readable(request.cache, request.key)) {
+            // Restarted empty, or still filling a slot it is joining: its copy may be missing acknowledged writes.
+            this.counters.notReadyRefusals++;
+            reply.code = ErrorCode.NOT_READY;
+            reply.message = `${this.d.nodeId} has not filled this slot yet`;
+            return reply;
+          }
           this.d.applier.read(request, reply);
           return reply;
         }
@@ -312,6 +348,12 @@ export class ReplicaService {
           });
         return undefined;
       }
+      case ReplicaOpType.SCAN:
+      case ReplicaOpType.SYNC:
+      case ReplicaOpType.FILLED:
+      case ReplicaOpType.DIGESTS:
+      case ReplicaOpType.DRAIN:
+        return this.d.rebalance.handle(peer, request, epoch, reply, async) ? reply : undefined;
       default:
         reply.code = ErrorCode.INVALID_ARGUMENT;
         reply.message = `unknown replica request type ${request.type as number}`;

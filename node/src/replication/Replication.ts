@@ -18,6 +18,7 @@ import { SettledMarks } from './SettledMarks.js';
 import type { SettledTable } from './SettledTable.js';
 import { ReplicaOpType, ErrorCode } from '@meshcache/proto';
 import { type HybridLogicalClock, makeHlc } from '../store/index.js';
+import { type RebalanceMembership, Rebalancer } from '../rebalance/Rebalancer.js';
 
 /** How often settled marks go out and hints are replayed. */
 const TICK_MS = 100;
@@ -35,6 +36,8 @@ export interface ReplicationDeps {
   wallClock: () => number;
   /** A member's advertised replica address ('' when unknown). */
   replicaAddressOf: (id: string) => string;
+  /** The running membership (undefined before it starts). */
+  membership: () => RebalanceMembership | undefined;
   log: Logger;
 }
 
@@ -51,6 +54,7 @@ export class Replication {
   readonly hints: HintQueues;
   readonly marks: SettledMarks;
   readonly clockGuard: ClockGuard;
+  readonly rebalancer: Rebalancer;
   readonly stats = new ReplicationStats();
   private readonly server: grpc.Server;
   private timer: NodeJS.Timeout | undefined;
@@ -86,6 +90,7 @@ export class Replication {
         maxQueuedRequests: 100_000,
         log,
         onPeerWall: (peer, peerWall, localWall) => this.clockGuard.observe(peer, peerWall, localWall),
+        onPeerEpoch: (peer, epoch) => this.sets.noteEpoch(peer, epoch),
         onReady: (peer) => {
           for (const u of this.marks.retainedWrites(performance.now())) peer.sendUnsettled(u);
           const mark = this.marks.latest();
@@ -156,6 +161,24 @@ export class Replication {
       },
       options: { readRepairChance: o.readRepairChance },
     });
+    this.rebalancer = new Rebalancer({
+      selfId: o.id,
+      options: {
+        transferBytesPerSecond: o.transferBytesPerSecond,
+        maxConcurrentTransfers: o.maxConcurrentTransfers,
+        transferBatchBytes: o.transferBatchBytes,
+        dropGraceMs: o.dropGraceMs,
+        requestTimeoutMs: o.requestTimeoutMs,
+        maxFrameBytes: o.maxFrameBytes,
+      },
+      sets: this.sets,
+      caches: d.caches,
+      peers: this.peers,
+      membership: d.membership,
+      wallClock: d.wallClock,
+      now: () => performance.now(),
+      log: log.child({ component: 'rebalance' }),
+    });
     const factors = new Map(d.caches.options.map((c) => [c.name, c.replicationFactor]));
     this.service = new ReplicaService({
       nodeId: o.id,
@@ -171,6 +194,8 @@ export class Replication {
       },
       coordinator: this.coordinator,
       settled: d.settled,
+      rebalance: this.rebalancer,
+      peerEpoch: (peer, epoch) => this.sets.noteEpoch(peer, epoch),
       log,
     });
     this.server = new grpc.Server({
@@ -218,6 +243,7 @@ export class Replication {
     });
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
+    this.rebalancer.start();
     return this.port;
   }
 
@@ -248,8 +274,19 @@ export class Replication {
     this.hints.tick((target) => this.sets.isAlive(target) && this.peers.reachable(target));
   }
 
+  /** Replays queued hints until none is left or `timeoutMs` passes; true when all were delivered. */
+  async flushHints(timeoutMs: number): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    while (this.hints.pending > 0 && performance.now() < end) {
+      this.tick();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.hints.pending === 0;
+  }
+
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    this.rebalancer.stop();
     this.service.close();
     this.peers.close();
     await new Promise<void>((resolve) => {
