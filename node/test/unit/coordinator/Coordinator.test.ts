@@ -178,7 +178,7 @@ describe('Coordinator: a single-copy cache', () => {
 
   it('runs on the local fast path while its slot sits on this node', async () => {
     const c = cluster({ pending: false });
-    expect(c.coordinator.isLocal(single(c), keySlot(Buffer.from('k')), Consistency.ONE)).toBe(true);
+    expect(c.coordinator.isLocal(single(c), keySlot(Buffer.from('k')))).toBe(true);
     const r = await c.run({
       type: OpType.SET,
       cache: 'single',
@@ -191,7 +191,7 @@ describe('Coordinator: a single-copy cache', () => {
 
   it('while its slot moves, writes reach the new owner and reads stay on this node', async () => {
     const c = cluster();
-    expect(c.coordinator.isLocal(single(c), keySlot(Buffer.from('k')), Consistency.ONE)).toBe(false);
+    expect(c.coordinator.isLocal(single(c), keySlot(Buffer.from('k')))).toBe(false);
     const w = await c.run(
       { type: OpType.SET, cache: 'single', key: Buffer.from('k'), value: Buffer.from('v') },
       Consistency.ONE,
