@@ -36,7 +36,9 @@ export interface ScanSource extends ItemReader {
    * (a SLOT_COUNT-byte mask, non-zero = included; undefined = all), examining
    * about `maxWork` positions; returns next, or SCAN_DONE after the last. An
    * item present for a whole scan is visited exactly once (it keeps its hash);
-   * one written or removed between calls may or may not be.
+   * one written or removed between calls may or may not be. Exactly once
+   * matters: slot digests are XOR folds, and a second visit would cancel the
+   * first.
    */
   scan(
     cursor: number,
