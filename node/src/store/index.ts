@@ -1,4 +1,5 @@
 export { ARENA_MAX_BUDGET_BYTES, ArenaStore, type ArenaMemory } from './arena/ArenaStore.js';
+export { SCAN_DONE, type ArenaScanVisit } from './arena/ArenaScan.js';
 export { fnv1a32, fnv1a32Latin1 } from './fnv1a.js';
 export {
   HLC_LOGICAL_BITS,

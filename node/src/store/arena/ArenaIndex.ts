@@ -16,17 +16,28 @@ export const EMPTY = -1;
  *
  * The store probes `slots` directly (its loop compares keys in the arena);
  * slot positions are even indexes into `slots`: hash at i, ref at i + 1.
+ *
+ * A key's home is the TOP log2(capacity) bits of its hash, not the low ones,
+ * so homes follow hash order: home i holds the unsigned hashes from
+ * i * 2^shift to (i + 1) * 2^shift - 1, and a doubling splits home i into 2i
+ * and 2i + 1. A point in hash space then means the same keys at every
+ * capacity, which is what lets a budgeted scan (ArenaScan.ts) resume from a
+ * hash cursor across doublings. The hash ends with Murmur's fmix32, whose top
+ * bits are as well mixed as its low ones.
  */
 export class ArenaIndex {
   slots: Int32Array;
-  /** Mask for an even slot position: (capacity - 1) * 2. */
+  /** Mask for an even slot position: (capacity - 1) * 2 (probes wrap with it). */
   posMask: number;
+  /** 32 - log2(capacity): a hash's home is `(hash >>> shift) << 1`. */
+  shift: number;
   count = 0;
   private limit: number;
 
   constructor() {
     this.slots = newTable(MIN_CAPACITY);
     this.posMask = (MIN_CAPACITY - 1) * 2;
+    this.shift = shiftFor(MIN_CAPACITY);
     this.limit = Math.floor(MIN_CAPACITY * ARENA_INDEX_MAX_LOAD);
   }
 
@@ -50,14 +61,14 @@ export class ArenaIndex {
 
   /** Position where a probe for this hash starts. */
   home(hash: number): number {
-    return (hash << 1) & this.posMask;
+    return (hash >>> this.shift) << 1;
   }
 
   /** The position holding `ref` (whose key hashes to `hash`); throws if absent. */
   positionOf(hash: number, ref: number): number {
     const slots = this.slots;
     const mask = this.posMask;
-    let p = (hash << 1) & mask;
+    let p = (hash >>> this.shift) << 1;
     while (true) {
       const r = slots[p + 1]!;
       if (r === ref) return p;
@@ -70,7 +81,7 @@ export class ArenaIndex {
   freePosition(hash: number): number {
     const slots = this.slots;
     const mask = this.posMask;
-    let p = (hash << 1) & mask;
+    let p = (hash >>> this.shift) << 1;
     while (slots[p + 1] !== EMPTY) p = (p + 2) & mask;
     return p;
   }
@@ -86,13 +97,14 @@ export class ArenaIndex {
   removeAt(p: number): void {
     const slots = this.slots;
     const mask = this.posMask;
+    const shift = this.shift;
     let hole = p;
     let q = p;
     while (true) {
       q = (q + 2) & mask;
       const r = slots[q + 1]!;
       if (r === EMPTY) break;
-      const home = (slots[q]! << 1) & mask;
+      const home = (slots[q]! >>> shift) << 1;
       // The entry at q may move into the hole unless its home lies cyclically in (hole, q].
       const reachable = hole <= q ? home <= hole || home > q : home <= hole && home > q;
       if (reachable) {
@@ -112,17 +124,19 @@ export class ArenaIndex {
     const capacity = (old.length >> 1) * 2;
     const slots = newTable(capacity);
     const mask = (capacity - 1) * 2;
+    const shift = shiftFor(capacity);
     for (let i = 0; i < old.length; i += 2) {
       const r = old[i + 1]!;
       if (r === EMPTY) continue;
       const h = old[i]!;
-      let p = (h << 1) & mask;
+      let p = (h >>> shift) << 1;
       while (slots[p + 1] !== EMPTY) p = (p + 2) & mask;
       slots[p] = h;
       slots[p + 1] = r;
     }
     this.slots = slots;
     this.posMask = mask;
+    this.shift = shift;
     this.limit = Math.floor(capacity * ARENA_INDEX_MAX_LOAD);
   }
 
@@ -130,9 +144,15 @@ export class ArenaIndex {
   reset(): void {
     this.slots = newTable(MIN_CAPACITY);
     this.posMask = (MIN_CAPACITY - 1) * 2;
+    this.shift = shiftFor(MIN_CAPACITY);
     this.limit = Math.floor(MIN_CAPACITY * ARENA_INDEX_MAX_LOAD);
     this.count = 0;
   }
+}
+
+/** The home shift of a table of `capacity` (a power of two, 16 to 2^30) slots. */
+function shiftFor(capacity: number): number {
+  return 32 - Math.log2(capacity);
 }
 
 function newTable(capacity: number): Int32Array {

@@ -35,9 +35,11 @@
  * INDEX: open addressing over an Int32Array of [hash, ref] pairs (ArenaIndex),
  * at most 80% full, doubling (the doubling is made room for first). Keys are
  * hashed by keyHash.ts, which leaves the key's words in a scratch array, so a
- * candidate (stored hash equal) is compared four bytes at a time. TTL: the
- * items with one are listed in a dense Int32Array (TtlRefs) that active expiry
- * samples in O(1), Redis-style.
+ * candidate (stored hash equal) is compared four bytes at a time. A key's
+ * home is the top bits of its hash, so the index is in hash order: scan and
+ * dropSlots walk it with a hash cursor that outlives moves and doublings
+ * (ArenaScan.ts). TTL: the items with one are listed in a dense Int32Array
+ * (TtlRefs) that active expiry samples in O(1), Redis-style.
  *
  * BUDGET: `maxMemoryBytes` bounds everything the store allocates: segments
  * (with their measured object cost), the index, the TTL array, the policy's
@@ -130,7 +132,9 @@ import {
 import { compareVersions, type HybridLogicalClock } from '../HybridLogicalClock.js';
 import { StoreError } from '../StoreError.js';
 import { writeLatin1 } from '../writeLatin1.js';
+import { slotOfRange } from '../../redis/keySlot.js';
 import { ArenaIndex, EMPTY } from './ArenaIndex.js';
+import { checkScanArgs, scanIndex, type ArenaScanVisit } from './ArenaScan.js';
 import { EVICT, keepIn, type ArenaPolicy } from './ArenaPolicy.js';
 import { ARENA_MAIN } from './ArenaS3FifoPolicy.js';
 import { createArenaPolicy } from './arenaPolicies.js';
@@ -248,6 +252,8 @@ export class ArenaStore {
   compactions = 0;
   /** Segments reused because every item in them had died (see takeSegment). */
   recycledSegments = 0;
+  /** Items (values and tombstones) removed by dropSlots. */
+  droppedItems = 0;
 
   private readonly pool: SegmentPool;
   private readonly index = new ArenaIndex();
@@ -260,6 +266,8 @@ export class ArenaStore {
   private readonly queueItems = new Int32Array(ARENA_QUEUES);
   /** Large items removed since the last write: released then, so their handles stay readable. */
   private readonly pendingLarge: number[] = [];
+  /** dropSlots' [hash, ref] pairs of one call (the walk only reads; the drops follow it). */
+  private readonly dropping: number[] = [];
   /** smallWritesFit's cache: the structure bytes it was computed for, and its answer. */
   private fitCheckedAt = -1;
   private smallFit = false;
@@ -421,13 +429,14 @@ export class ArenaStore {
     if (length <= this.maxKeyBytes) {
       const words = this.words;
       const h = hashKey(bytes, offset, length, words);
-      const slots = this.index.slots;
-      const mask = this.index.posMask;
+      const index = this.index;
+      const slots = index.slots;
+      const mask = index.posMask;
       const ub = this.unitBits;
       const um = this.unitMask;
       const n = length >>> 2;
       const tail = (length & 3) === 0 ? 0 : tailMask(length & 3);
-      for (let p = (h << 1) & mask; ; p = (p + 2) & mask) {
+      for (let p = (h >>> index.shift) << 1; ; p = (p + 2) & mask) {
         const ref = slots[p + 1]!;
         if (ref === EMPTY) break;
         if (slots[p] !== h) continue;
@@ -637,6 +646,61 @@ export class ArenaStore {
       const ref = slots[p]!;
       if (ref !== EMPTY) yield ref;
     }
+  }
+
+  /** The Redis Cluster slot of the item's key (keySlot of its bytes), read where the key lies. */
+  slotOf(h: number): number {
+    const seg = h >>> this.unitBits;
+    const u = h & this.unitMask;
+    const i32 = this.segI32[seg]!;
+    const meta = i32[(u << 1) + I32_META]!;
+    const keyLen = meta & KEY_LEN_MASK;
+    if ((meta & FLAG_LARGE) !== 0)
+      return slotOfRange(this.large.get(i32[(u << 1) + I32_LARGE_ID]!), 0, keyLen);
+    return slotOfRange(this.segU8[seg]!, (u << 3) + HEADER_BYTES, keyLen);
+  }
+
+  /**
+   * One step of a budgeted scan: calls visit(h, slot) for every item whose
+   * key hash (unsigned) is in [cursor, next) and whose slot is flagged in
+   * `slots` (nonzero; undefined = every slot), examining about `maxWork`
+   * index positions; returns next, SCAN_DONE when the scan is over. Start at
+   * 0. Visits values, expired values not collected yet (check expiresAtOf)
+   * and tombstones (isTombstone). Between calls the store may be used as
+   * usual: every item present at each call of the scan is visited, once (see
+   * ArenaScan.ts). `visit` must not write to the store (a caller bug; the
+   * call throws when it notices) and its handle is valid only during it.
+   * Expires nothing, counts nothing, allocates a closure.
+   */
+  scan(cursor: number, maxWork: number, slots: Uint8Array | undefined, visit: ArenaScanVisit): number {
+    checkScanArgs(cursor, maxWork, slots);
+    return scanIndex(this.index, cursor, maxWork, (ref) => {
+      const slot = this.slotOf(ref);
+      if (slots === undefined || slots[slot] !== 0) visit(ref, slot);
+    });
+  }
+
+  /**
+   * One step of a budgeted drop, with scan's cursor and budget: removes every
+   * item of the range whose slot is flagged (values, tombstones and pinned
+   * items alike: a slot that is dropped is no longer this store's to keep
+   * versions for). Counted in droppedItems, not as deletes or evictions.
+   * Large items' buffers and segments left with no live item are released at
+   * once (usedBytes falls by them); other holes are compacted when writes
+   * need room, as a delete's. A mutation (handles).
+   */
+  dropSlots(cursor: number, maxWork: number, slots: Uint8Array | undefined): number {
+    checkScanArgs(cursor, maxWork, slots);
+    const found = this.dropping;
+    const next = scanIndex(this.index, cursor, maxWork, (ref, hash) => {
+      if (slots === undefined || slots[this.slotOf(ref)] !== 0) found.push(hash, ref);
+    });
+    if (found.length > 0) {
+      for (let i = 0; i < found.length; i += 2) this.drop(found[i]!, found[i + 1]!);
+      found.length = 0;
+      this.releaseDropped();
+    }
+    return next;
   }
 
   /**
@@ -1846,7 +1910,7 @@ export class ArenaStore {
   private find(h: number, len: number): number {
     const slots = this.index.slots;
     const mask = this.index.posMask;
-    let p = (h << 1) & mask;
+    let p = (h >>> this.index.shift) << 1;
     while (true) {
       const r = slots[p + 1]!;
       if (r === EMPTY) return ~p;
@@ -1902,6 +1966,25 @@ export class ArenaStore {
   private removeAt(p: number): void {
     this.unlink(this.index.slots[p + 1]!);
     this.index.removeAt(p);
+  }
+
+  /** dropSlots' removal of the indexed item `ref` (key hash `hash`). */
+  private drop(hash: number, ref: number): void {
+    const meta = this.segI32[ref >>> this.unitBits]![((ref & this.unitMask) << 1) + I32_META]!;
+    if ((meta & FLAG_TOMBSTONE) !== 0) this.countTombstone(meta, -1);
+    this.removeAt(this.index.positionOf(hash, ref));
+    this.droppedItems++;
+  }
+
+  /** Gives back what dropped items held alone: large buffers, and segments left without a live item. */
+  private releaseDropped(): void {
+    this.releasePendingLarge();
+    if (this.deadSegments === 0) return;
+    this.deadSegments = 0;
+    const pool = this.pool;
+    let freed = 0;
+    for (let q = 0; q < ARENA_QUEUES; q++) freed += pool.freeDead(q);
+    for (let i = 0; i < freed; i++) pool.releaseFree();
   }
 
   /** Marks an indexed item dead and takes it out of the counts and the TTL array (not the index). */
