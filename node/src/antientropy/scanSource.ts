@@ -1,11 +1,11 @@
 /**
  * What anti-entropy reads from and writes to a cache's store. ArenaStore
- * satisfies these interfaces as it is (once it has scan), so a node passes its
- * stores in directly; tests pass a Map-based fake.
+ * satisfies these interfaces as it is, so a node passes its stores in
+ * directly; tests also pass a Map-based fake.
  */
+import { SCAN_DONE } from '../store/index.js';
 
-/** scan's answer when the whole hash space has been visited. */
-export const SCAN_DONE = 2 ** 32;
+export { SCAN_DONE };
 
 /** How an item's fields are read, by handle (valid until the store's next mutation). */
 export interface ItemReader {
