@@ -184,7 +184,7 @@ describe('slot digests', () => {
     );
     const big = Buffer.alloc(300_000, 7); // a large item: key and value in a buffer of their own
     store.set(Buffer.from('small'), Buffer.from('value'), 0);
-    store.set(Buffer.from('odd-length-key'), Buffer.from('v2'), 5000);
+    store.set(Buffer.from('odd-length-key'), Buffer.from('v2'), NOW + 5000);
     store.set(Buffer.from('big'), big, 0);
     store.set(Buffer.from('deleted'), Buffer.from('was here'), 0);
     store.delete(Buffer.from('deleted'));
