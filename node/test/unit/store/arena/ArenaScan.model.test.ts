@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { keySlot } from '@meshcache/proto';
+import { SLOT_COUNT, keySlot } from '@meshcache/proto';
 import type { EvictionPolicyName } from '../../../../src/store/StoreOptions.js';
 import { HybridLogicalClock } from '../../../../src/store/HybridLogicalClock.js';
 import { SCAN_DONE } from '../../../../src/store/arena/ArenaScan.js';
 import { ArenaStore } from '../../../../src/store/arena/ArenaStore.js';
+import { hashBytes } from '../../../../src/store/arena/keyHash.js';
 
 /**
  * The scan's promise under traffic: between the calls of one scan, writes
@@ -36,7 +37,7 @@ const keyOf = (i: number): string => {
 };
 
 /** What happened during the scans of all runs (so the test knows it exercised them). */
-const seen = { compactions: 0, evictions: 0, doublings: 0, expirations: 0, deletes: 0, runs: 0 };
+const seen = { compactions: 0, evictions: 0, doublings: 0, expirations: 0, deletes: 0, runs: 0, dropped: 0 };
 
 interface Run {
   seed: number;
@@ -47,7 +48,13 @@ interface Run {
   opsPerStep: number;
 }
 
-function runScan({ seed, policy, replicated, initial, maxWork, opsPerStep }: Run): void {
+/** A small cache and a source of traffic for it (one run's PRNG). */
+function trafficFor({ seed, policy, replicated, initial }: Run): {
+  store: ArenaStore;
+  step: (ops: number) => void;
+  indexed: () => Set<string>;
+  deletes: () => number;
+} {
   const rand = prng(seed);
   const pick = (n: number): number => Math.floor(rand() * n);
   const time = { ms: T0 };
@@ -66,34 +73,13 @@ function runScan({ seed, policy, replicated, initial, maxWork, opsPerStep }: Run
     now,
   );
   let fresh = 100_000; // keys never written before
+  let deletes = 0;
   const valueOf = (): Buffer => Buffer.alloc(rand() < 0.05 ? 600 + pick(2000) : pick(200), 1);
   const ttl = (): number => (rand() < 0.2 ? time.ms + 1 + pick(200) : 0);
   for (let i = 0; i < initial; i++) store.set(b(keyOf(i)), valueOf(), ttl());
   const universe = initial + 200;
-
-  const indexed = (): Set<string> =>
-    new Set([...store.allItems()].map((h) => store.keyBuffer(h).toString('latin1')));
-  let throughout = indexed();
-  const visits = new Map<string, number>();
-  const before = {
-    compactions: store.compactions,
-    evictions: store.stats.evictions,
-    index: store.memory().index,
-    expirations: store.stats.expirations,
-  };
-  let deletes = 0;
-
-  let cursor = 0;
-  while (cursor !== SCAN_DONE) {
-    const next = store.scan(cursor, maxWork, undefined, (h, slot) => {
-      const key = store.keyBuffer(h).toString('latin1');
-      expect(slot).toBe(keySlot(key));
-      visits.set(key, (visits.get(key) ?? 0) + 1);
-    });
-    expect(next).toBeGreaterThan(cursor);
-    cursor = next;
-
-    for (let n = pick(opsPerStep + 1); n > 0; n--) {
+  const step = (ops: number): void => {
+    for (let n = pick(ops + 1); n > 0; n--) {
       const r = rand();
       const key = b(keyOf(pick(universe)));
       if (r < 0.45) {
@@ -111,6 +97,34 @@ function runScan({ seed, policy, replicated, initial, maxWork, opsPerStep }: Run
         store.activeExpireCycle(50);
       }
     }
+  };
+  const indexed = (): Set<string> =>
+    new Set([...store.allItems()].map((h) => store.keyBuffer(h).toString('latin1')));
+  return { store, step, indexed, deletes: () => deletes };
+}
+
+function runScan(run: Run): void {
+  const { store, step, indexed, deletes } = trafficFor(run);
+  let throughout = indexed();
+  const visits = new Map<string, number>();
+  const before = {
+    compactions: store.compactions,
+    evictions: store.stats.evictions,
+    index: store.memory().index,
+    expirations: store.stats.expirations,
+    deletes: deletes(),
+  };
+
+  let cursor = 0;
+  while (cursor !== SCAN_DONE) {
+    const next = store.scan(cursor, run.maxWork, undefined, (h, slot) => {
+      const key = store.keyBuffer(h).toString('latin1');
+      expect(slot).toBe(keySlot(key));
+      visits.set(key, (visits.get(key) ?? 0) + 1);
+    });
+    expect(next).toBeGreaterThan(cursor);
+    cursor = next;
+    step(run.opsPerStep);
     store.verify();
     const present = indexed();
     throughout = new Set([...throughout].filter((k) => present.has(k)));
@@ -122,8 +136,44 @@ function runScan({ seed, policy, replicated, initial, maxWork, opsPerStep }: Run
   seen.evictions += store.stats.evictions - before.evictions;
   seen.expirations += store.stats.expirations - before.expirations;
   if (store.memory().index > before.index) seen.doublings++;
-  seen.deletes += deletes;
+  seen.deletes += deletes() - before.deletes;
   seen.runs++;
+}
+
+const hashes = new Map<string, number>();
+const hashOf = (key: string): number => {
+  let hash = hashes.get(key);
+  if (hash === undefined) hashes.set(key, (hash = hashBytes(b(key), 0, key.length) >>> 0));
+  return hash;
+};
+
+/** A drop under the same traffic: each call removes exactly the flagged keys of its hash range. */
+function runDrop(run: Run, flagged: Uint8Array): void {
+  const { store, step, indexed } = trafficFor(run);
+  let cursor = 0;
+  let dropped = 0;
+  while (cursor !== SCAN_DONE) {
+    const held = indexed();
+    const droppedBefore = store.droppedItems;
+    const next = store.dropSlots(cursor, run.maxWork, flagged);
+    expect(next).toBeGreaterThan(cursor);
+    store.verify();
+    const after = indexed();
+    let removed = 0;
+    for (const k of held) {
+      const hash = hashOf(k);
+      const hit = hash >= cursor && hash < next && flagged[keySlot(k)] !== 0;
+      expect(after.has(k)).toBe(!hit);
+      if (hit) removed++;
+    }
+    expect(after.size).toBe(held.size - removed);
+    expect(store.droppedItems - droppedBefore).toBe(removed);
+    dropped += removed;
+    cursor = next;
+    step(run.opsPerStep);
+    store.verify();
+  }
+  seen.dropped += dropped;
 }
 
 describe('ArenaStore.scan under traffic (model)', () => {
@@ -140,14 +190,34 @@ describe('ArenaStore.scan under traffic (model)', () => {
         }),
         (run) => runScan(run),
       ),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
     // The runs together met every kind of move the scan must survive.
-    expect(seen.runs).toBe(40);
+    expect(seen.runs).toBe(30);
     expect(seen.compactions).toBeGreaterThan(0);
     expect(seen.evictions).toBeGreaterThan(0);
     expect(seen.doublings).toBeGreaterThan(0);
     expect(seen.expirations).toBeGreaterThan(0);
     expect(seen.deletes).toBeGreaterThan(0);
+  });
+
+  it('drops exactly the flagged keys of each range under the same traffic, keeping the store consistent', () => {
+    const flagged = new Uint8Array(SLOT_COUNT);
+    for (let slot = 0; slot < SLOT_COUNT; slot += 2) flagged[slot] = 1;
+    fc.assert(
+      fc.property(
+        fc.record({
+          seed: fc.integer(),
+          policy: fc.constantFrom<EvictionPolicyName>('s3fifo', 'lru'),
+          replicated: fc.boolean(),
+          initial: fc.integer({ min: 0, max: 1500 }),
+          maxWork: fc.integer({ min: 4, max: 64 }),
+          opsPerStep: fc.integer({ min: 0, max: 40 }),
+        }),
+        (run) => runDrop(run, flagged),
+      ),
+      { numRuns: 8 },
+    );
+    expect(seen.dropped).toBeGreaterThan(1000);
   });
 });
