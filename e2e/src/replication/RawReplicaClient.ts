@@ -31,6 +31,16 @@ export function replicaRequest(
     operation: undefined,
     timeoutMs: 5000,
     versionOnly: false,
+    slots: Buffer.alloc(0),
+    cursor: 0,
+    maxBytes: 0,
+    purpose: 0,
+    since: 0,
+    replicationFactor: 0,
+    cutoffMs: 0,
+    level: 0,
+    nodeId: '',
+    force: false,
     ...input,
   };
 }

@@ -38,41 +38,6 @@ function bytesSlot(bytes: Uint8Array): number {
   return crc16xmodem(bytes) & 0x3fff;
 }
 
-/** CRC16/XMODEM (polynomial 0x1021, initial 0) by byte. */
-const CRC16 = new Uint16Array(256);
-for (let i = 0; i < 256; i++) {
-  let crc = i << 8;
-  for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  CRC16[i] = crc;
-}
-
-function crc16(bytes: Uint8Array, start: number, end: number): number {
-  let crc = 0;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >>> 8) ^ bytes[i]!) & 0xff]!;
-  return crc;
-}
-
-/**
- * keySlot of the key `bytes[offset, offset + length)`, allocating nothing (no
- * view, no string): for callers that walk many keys held in larger buffers,
- * such as a store scanning its items by slot. The CRC is by hand because the
- * `crc` package's calculators take a whole array, so a key inside a larger
- * buffer would need a view per call.
- */
-export function keySlotOf(bytes: Uint8Array, offset: number, length: number): number {
-  const end = offset + length;
-  for (let open = offset; open < end; open++) {
-    if (bytes[open] !== 0x7b) continue;
-    for (let close = open + 1; close < end; close++) {
-      if (bytes[close] !== 0x7d) continue;
-      if (close > open + 1) return crc16(bytes, open + 1, close) & 0x3fff;
-      break;
-    }
-    break; // only the first `{` can open a tag
-  }
-  return crc16(bytes, offset, end) & 0x3fff;
-}
-
 /** The slot every key shares, or -1 when the keys map to different slots (Redis CROSSSLOT). */
 export function commonSlot(keys: readonly (string | Uint8Array)[]): number {
   if (keys.length === 0) return -1;
