@@ -48,6 +48,17 @@ export async function postJson(url: string, body: unknown): Promise<{ status: nu
 /** Short membership timings so tests see removals and rejoins in seconds. */
 export const FAST_REMOVAL_ARGS = ['--remove-after-ms', '3000', '--push-pull-interval-ms', '3000'];
 
+/** The topology as `/v1/cluster/topology` serves it (the fields tests read). */
+export interface SettledTopology {
+  epoch: number;
+  members: { id: string }[];
+  tables: {
+    replicationFactor: number;
+    ranges: { start: number; end: number; replicas: string[] }[];
+    pending?: { start: number; end: number; replicas: string[]; since: number }[];
+  }[];
+}
+
 export interface ClusterOptions {
   /** Extra flags for every node. */
   args?: string[];
@@ -58,6 +69,12 @@ export interface ClusterOptions {
   placement?: (index: number) => Partial<StartNodeOptions>;
   /** Id prefix; nodes are `<prefix>-<index>`. */
   prefix?: string;
+  /**
+   * Cluster.start waits until every node is a member of one epoch with no
+   * slot move pending and every node ready (default true): placement moves
+   * go through a pending step before they take effect.
+   */
+  settle?: boolean;
 }
 
 /**
@@ -78,6 +95,7 @@ export class Cluster {
     try {
       await c.add();
       await Promise.all(Array.from({ length: n - 1 }, () => c.add()));
+      if (options.settle !== false) await c.waitSettled(c.nodes, n);
     } catch (err) {
       await c.stopAll();
       throw err;
@@ -148,6 +166,36 @@ export class Cluster {
         return same && check(first) ? first : undefined;
       },
       { timeoutMs, intervalMs: 100, what: 'every node to hold the same committed view' },
+    );
+  }
+
+  /**
+   * Waits until every node in `nodes` holds the same epoch with `members`
+   * members, no slot move pending, and answers ready (every slot it holds
+   * filled); returns that topology.
+   */
+  async waitSettled(
+    nodes: readonly NodeProcess[],
+    members: number,
+    timeoutMs = 60_000,
+  ): Promise<SettledTopology> {
+    return waitFor(
+      async () => {
+        const tops = await Promise.all(
+          nodes.map((n) => getJson<SettledTopology>(`${n.adminUrl}/v1/cluster/topology`)),
+        );
+        const first = tops[0]!;
+        if (first.members.length !== members) return undefined;
+        if (!tops.every((t) => t.epoch === first.epoch)) return undefined;
+        if (first.tables.some((t) => (t.pending ?? []).length > 0)) return undefined;
+        const ready = await Promise.all(nodes.map(async (n) => (await fetch(`${n.adminUrl}/readyz`)).status));
+        return ready.every((code) => code === 200) ? first : undefined;
+      },
+      {
+        timeoutMs,
+        intervalMs: 200,
+        what: `${members} members settled: one epoch, no move pending, every node ready`,
+      },
     );
   }
 

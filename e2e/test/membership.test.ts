@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MemberState, type Topology } from '@meshcache/proto';
-import { Cluster, FAST_REMOVAL_ARGS, getJson, postJson } from '../src/Cluster.js';
+import { Cluster, FAST_REMOVAL_ARGS, getJson, postJson, type ViewReply } from '../src/Cluster.js';
 import { ClusterNetwork } from '../src/ClusterNetwork.js';
 import { NodeProcess } from '../src/NodeProcess.js';
 import { RawCacheClient } from '../src/RawCacheClient.js';
@@ -160,14 +160,26 @@ describe('cluster membership (5 real nodes, one seed)', () => {
     expect((await fetch(`${target.adminUrl}/readyz`)).status).toBe(200);
   }, 60_000);
 
-  it('SIGTERM: the node leaves gracefully (LEFT) and is removed without waiting removeAfterMs', async () => {
+  it('SIGTERM means restart, not leave: the member stays in the view and its successor takes its place', async () => {
     await c.waitForAgreement(c.running());
-    const leaver = c.nodes[2]!;
-    const others = c.running().filter((n) => n !== leaver);
-    expect(await leaver.stop('SIGTERM')).toBe(0);
-    const v = await c.waitForAgreement(others, (x) => !ids(x).includes(leaver.id), 3000);
-    expect(v.removed).toEqual([{ id: leaver.id, reason: 'left' }]);
-    expect(await c.stateOf(others[0]!, leaver.id)).toBe('left');
+    const restarting = c.nodes[2]!;
+    const others = c.running().filter((n) => n !== restarting);
+    const instanceOf = (x: ViewReply) => x.members.find((m) => m.id === restarting.id)?.instance;
+    const oldInstance = instanceOf(await c.view(others[0]!));
+    expect(oldInstance).toBeDefined();
+    expect(await restarting.stop('SIGTERM')).toBe(0);
+    // Peers notice the process is gone, but the view keeps the member (its replicas cover it).
+    await waitFor(async () => ((await c.stateOf(others[0]!, restarting.id)) !== 'alive' ? true : undefined), {
+      what: 'peers to notice the stopped process',
+    });
+    expect(ids(await c.view(others[0]!))).toContain(restarting.id);
+    const successor = await c.add(2);
+    const v = await c.waitForAgreement(c.running(), (x) => {
+      const inst = instanceOf(x);
+      return inst !== undefined && inst !== oldInstance;
+    });
+    expect(ids(v)).toContain(successor.id);
+    expect((v.removed ?? []).some((r) => r.id === successor.id)).toBe(false);
   }, 60_000);
 
   it('drops and counts malformed gossip packets and streams without harm', async () => {

@@ -18,7 +18,11 @@ interface TopologyJson {
   epoch: number;
   members: { id: string; zone: string; grpcAddress: string }[];
   ranges: { start: number; end: number; replicas: string[] }[];
-  tables: { replicationFactor: number; ranges: { start: number; end: number; replicas: string[] }[] }[];
+  tables: {
+    replicationFactor: number;
+    ranges: { start: number; end: number; replicas: string[] }[];
+    pending?: unknown[];
+  }[];
 }
 
 /** The tables in a comparable form. */
@@ -37,7 +41,10 @@ describe('placement (5 real nodes in 3 zones, replication factors 3 and 1)', () 
 
   const topologyOf = (i: number) => getJson<TopologyJson>(`${c.nodes[i]!.adminUrl}/v1/cluster/topology`);
 
-  /** Waits until every running node serves the same epoch and tables for `members` nodes; returns that topology. */
+  /**
+   * Waits until every running node serves the same epoch and tables for
+   * `members` nodes, with no move pending (every cutover done); returns that topology.
+   */
   async function agreedTopology(members: number): Promise<TopologyJson> {
     await c.waitForAgreement(c.running(), (v) => v.members.length === members);
     return waitFor(
@@ -48,7 +55,10 @@ describe('placement (5 real nodes in 3 zones, replication factors 3 and 1)', () 
         const live = all.filter((t): t is TopologyJson => t !== null);
         const first = live[0]!;
         const same = live.every((t) => t.epoch === first.epoch && tablesOf(t) === tablesOf(first));
-        return same && first.members.length === members && first.tables.length === 2 ? first : undefined;
+        const settled = first.tables.every((x) => (x.pending ?? []).length === 0);
+        return same && settled && first.members.length === members && first.tables.length === 2
+          ? first
+          : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `every node to serve one table for ${members} members` },
     );

@@ -1,49 +1,19 @@
-import { getJson } from '../Cluster.js';
+import { Cluster, getJson, type SettledTopology } from '../Cluster.js';
 import type { NodeProcess } from '../NodeProcess.js';
-import { waitFor } from '../waitFor.js';
 
-interface TopologyReply {
-  epoch: number;
-  members: { id: string }[];
-  tables: {
-    replicationFactor: number;
-    ranges: { start: number; end: number; replicas: string[] }[];
-    pending?: { start: number; end: number; replicas: string[]; since: number }[];
-  }[];
+export type Topology = SettledTopology;
+
+export function topologyOf(node: NodeProcess): Promise<Topology> {
+  return getJson<Topology>(`${node.adminUrl}/v1/cluster/topology`);
 }
 
-export type Topology = TopologyReply;
-
-export function topologyOf(node: NodeProcess): Promise<TopologyReply> {
-  return getJson<TopologyReply>(`${node.adminUrl}/v1/cluster/topology`);
-}
-
-/**
- * Waits until every node holds the same epoch with `members` members, no
- * pending move, and says it is ready (every slot it holds filled); returns
- * that topology.
- */
-export async function waitSettled(
+/** Cluster.waitSettled for nodes of any cluster. */
+export function waitSettled(
   nodes: readonly NodeProcess[],
   members: number,
   timeoutMs = 60_000,
-): Promise<TopologyReply> {
-  return waitFor(
-    async () => {
-      const tops = await Promise.all(nodes.map((n) => topologyOf(n)));
-      const first = tops[0]!;
-      if (first.members.length !== members) return undefined;
-      if (!tops.every((t) => t.epoch === first.epoch)) return undefined;
-      if (first.tables.some((t) => (t.pending ?? []).length > 0)) return undefined;
-      const ready = await Promise.all(nodes.map(async (n) => (await fetch(`${n.adminUrl}/readyz`)).status));
-      return ready.every((s) => s === 200) ? first : undefined;
-    },
-    {
-      timeoutMs,
-      intervalMs: 200,
-      what: `${members} members settled: same epoch, nothing pending, all ready`,
-    },
-  );
+): Promise<Topology> {
+  return new Cluster().waitSettled(nodes, members, timeoutMs);
 }
 
 interface DigestsReply {
@@ -58,7 +28,7 @@ interface DigestsReply {
  */
 export async function digestMismatches(
   nodes: readonly NodeProcess[],
-  topology: TopologyReply,
+  topology: Topology,
   replicationFactor: number,
   cache = 'default',
 ): Promise<string[]> {

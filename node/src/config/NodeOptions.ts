@@ -122,7 +122,7 @@ export interface NodeOptions {
   transferBytesPerSecond: number;
   /** Rebalancing: slot groups this node fills at once. */
   maxConcurrentTransfers: number;
-  /** Rebalancing: bytes of items in one transfer batch (below maxFrameBytes / 2). */
+  /** Rebalancing: bytes of items in one transfer batch (capped at maxFrameBytes / 2: a batch travels in one replica frame). */
   transferBatchBytes: number;
   /** Rebalancing: how long a node keeps a slot's data after it stops holding it (a move back finds it there), ms. */
   dropGraceMs: number;

@@ -118,10 +118,6 @@ const nodeSchema = z
       message: `must hold the largest value and key of every cache plus ${FRAME_HEADROOM_BYTES} bytes of framing: a value accepted from a client must fit the frame that replicates it`,
     },
   )
-  .refine((o) => o.transferBatchBytes <= o.maxFrameBytes / 2, {
-    path: ['transferBatchBytes'],
-    message: 'must be at most half of maxFrameBytes: a batch travels in one replica frame',
-  })
   .refine((o) => o.maxHintAgeMs < o.tombstoneGraceMs, {
     path: ['maxHintAgeMs'],
     message:
@@ -187,7 +183,7 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
   requestTimeoutMs: { kind: 'int', help: 'deadline of an operation that carries none, ms' },
   transferBytesPerSecond: { kind: 'int', help: 'bytes per second this node pulls in slot transfers' },
   maxConcurrentTransfers: { kind: 'int', help: 'slot groups this node fills at once' },
-  transferBatchBytes: { kind: 'int', help: 'bytes of items in one transfer batch (<= maxFrameBytes / 2)' },
+  transferBatchBytes: { kind: 'int', help: 'bytes of items in one transfer batch (capped at maxFrameBytes / 2)' },
   dropGraceMs: { kind: 'int', help: 'how long data of a slot this node no longer holds is kept, ms' },
   testClockOffsetMs: { kind: 'int', help: "tests only: run this node's clocks this many ms off" },
   testFaults: { kind: 'bool', help: 'tests only: gossip fault hook on the admin API (true/false)' },
