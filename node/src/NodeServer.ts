@@ -13,6 +13,7 @@ import { NodeMembership, timingsOf } from './membership/NodeMembership.js';
 import { createNodeMetrics } from './metrics/NodeMetrics.js';
 import { writerTagsOf } from './placement/writerTags.js';
 import { RedisServer } from './redis/RedisServer.js';
+import { rebalanceMetrics } from './rebalance/rebalanceMetrics.js';
 import { Replication } from './replication/Replication.js';
 import { replicationMetrics } from './replication/replicationMetrics.js';
 import { SettledTable } from './replication/SettledTable.js';
@@ -163,6 +164,7 @@ export class NodeServer {
       extra: [
         ...membershipMetrics(() => this.cluster.current),
         ...replicationMetrics(this.replication, this.caches),
+        ...rebalanceMetrics(this.replication.rebalancer),
       ],
     });
     this.admin = createAdminServer({
@@ -280,6 +282,13 @@ export class NodeServer {
           stats: { ...store.stats },
         };
       }),
+      rebalance: {
+        filled: this.replication.rebalancer.filledAll(),
+        slotsPending: this.replication.rebalancer.pendingSlots(),
+        slotsUnfilled: this.replication.rebalancer.unfilledSlots(),
+        // Slots completed empty after every copy was lost (a full restart): the loss, reported.
+        slotsLost: this.replication.rebalancer.fill.lostTotal,
+      },
       replication: {
         hintsPending: this.replication.hints.pending,
         hints: { ...this.replication.hints.counters },

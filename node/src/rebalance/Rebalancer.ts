@@ -93,7 +93,8 @@ export interface RebalanceCounters {
   /** SCANs refused because the asker is not a replica the purpose allows, or the epoch is not pending. */
   scansRefused: number;
   filledReports: number;
-  cutoverMs: number;
+  /** Seconds spent filling slot groups, summed. */
+  fillSeconds: number;
 }
 
 interface Drop {
@@ -127,7 +128,7 @@ export class Rebalancer implements RebalanceRequests {
     scansServed: 0,
     scansRefused: 0,
     filledReports: 0,
-    cutoverMs: 0,
+    fillSeconds: 0,
   };
   private readonly tasks = new Map<string, FillTask>();
   private readonly bucket: TokenBucket;
@@ -187,6 +188,36 @@ export class Rebalancer implements RebalanceRequests {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     for (const t of this.tasks.values()) t.cancel();
+  }
+
+  /** Pending slots over every factor of the committed view. */
+  pendingSlots(): number {
+    let n = 0;
+    for (const rf of this.factors) n += this.d.sets.pending(rf)?.count ?? 0;
+    return n;
+  }
+
+  /** Slots this node holds (committed or as a target) and has not filled. */
+  unfilledSlots(): number {
+    let n = 0;
+    for (const rf of this.factors) {
+      const table = this.d.sets.table(rf);
+      if (table === undefined) continue;
+      const pending = this.d.sets.pending(rf);
+      for (let s = 0; s < SLOT_COUNT; s++) {
+        const held =
+          table.positionOf(s, this.d.selfId) >= 0 ||
+          (pending !== undefined && pending.isPending(s) && pending.target.positionOf(s, this.d.selfId) >= 0);
+        if (held && !this.fill.isFilled(rf, s)) n++;
+      }
+    }
+    return n;
+  }
+
+  runningTasks(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) if (t.state === 'running') n++;
+    return n;
   }
 
   /** Throttle waits so far (count, ms). */
@@ -414,6 +445,7 @@ export class Rebalancer implements RebalanceRequests {
       );
     }
     const ms = Math.round(task.progress.finishedAt - task.progress.startedAt);
+    this.counters.fillSeconds += ms / 1000;
     if (task.purpose === ScanPurpose.TRANSFER) {
       this.counters.transfersCompleted++;
       this.addReport(task.rf, task.since, task.slots);
