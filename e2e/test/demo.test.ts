@@ -1,5 +1,5 @@
 // End-to-end: `npm start`'s demo (a 3-node cluster, keys at QUORUM, one node
-// killed) passes, and Ctrl-C leaves no node process and no temporary files behind.
+// killed and restarted, a 4th node joining under load) passes, and Ctrl-C leaves no node process and no temporary files behind.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,7 +71,16 @@ describe('npm start (the demo)', () => {
     expect(out).toMatch(/kill -9 n2 +pid \d+ ended by signal SIGKILL/);
     expect(out).toMatch(/read 500 keys via n3 +500 read back, 0 missing, 0 wrong/);
     expect(out).toMatch(/n2 marked DEAD +by n1 \d+\.\d\d s, by n3 \d+\.\d\d s after the kill/);
+    expect(out).toMatch(
+      /restart n2 under its id +empty process bootstrapped [\d,]+ keys from its peers, ready after/,
+    );
+    expect(out).toMatch(
+      /n4 joins under load +every move cut over after [\d.]+ s \(epoch \d+\); [\d,]+ keys moved to n4; [\d,]+ rewrites meanwhile, 0 failed/,
+    );
+    expect(out).toMatch(/read 500 keys via n4 +500 latest, 0 stale or missing/);
     expect(out).toMatch(/^OK: all 500 keys written at QUORUM were read back/m);
+    // n1..n3, n2 again, n4.
+    expect(pidsIn(out)).toHaveLength(5);
     for (const pid of pidsIn(out)) expect(alive(pid)).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);
   }, 90_000);

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // `npm start`: starts a 3-node meshcache cluster as local processes on
 // loopback, writes keys at QUORUM through node 1, kills node 2 with SIGKILL,
-// reads every key back at QUORUM through node 3, and prints each step with
-// its figures. Exits 0 only when every key came back with its value.
+// reads every key back at QUORUM through node 3, restarts node 2 under its
+// id (it comes back empty and bootstraps), then adds a 4th node while keys
+// are rewritten (its slots move to it) and reads every key back through it.
+// Prints each step with its figures. Exits 0 only when every key came back
+// with its latest acknowledged value.
 //
 //   node operator/dist/demo/demo.js [--keys 10000] [--keep-logs]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +45,8 @@ const FORM_TIMEOUT_MS = 30_000;
 const PHASE_TIMEOUT_MS = 20_000;
 const DEAD_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
+/** Most time a restarted node may take to bootstrap, and a join to settle (every move cut over). */
+const SETTLE_TIMEOUT_MS = 60_000;
 
 /** A failure the demo explains itself (no stack trace). */
 class DemoFailure extends Error {}
@@ -197,6 +202,39 @@ async function watchDead(
   );
 }
 
+interface TopologyReply {
+  epoch: number;
+  members: { id: string }[];
+  tables: { replicationFactor: number; pending?: unknown[] }[];
+}
+
+interface RebalanceReply {
+  filled: boolean;
+  counters: {
+    keysMoved: number;
+    bytesMoved: number;
+    bootstrapsCompleted: number;
+    transfersCompleted: number;
+  };
+}
+
+/** Waits until `members` nodes hold one epoch with that many members, no move pending, every node ready. */
+async function waitSettled(members: readonly DemoNode[]): Promise<TopologyReply> {
+  return waitUntil<TopologyReply>('the cluster to settle', SETTLE_TIMEOUT_MS, 100, async () => {
+    const tops = await Promise.all(
+      members.map((n) => getJson<TopologyReply>(`${n.adminUrl}/v1/cluster/topology`)),
+    );
+    const first = tops[0]!;
+    if (first.members.length !== members.length) return { pending: `${first.members.length} members` };
+    if (!tops.every((t) => t.epoch === first.epoch)) return { pending: 'nodes at different epochs' };
+    const moving = first.tables.reduce((n, t) => n + (t.pending?.length ?? 0), 0);
+    if (moving > 0) return { pending: `${moving} slot ranges still moving` };
+    const ready = await Promise.all(members.map(async (n) => (await fetch(`${n.adminUrl}/readyz`)).status));
+    const notReady = members.filter((_, k) => ready[k] !== 200).map((n) => n.id);
+    return notReady.length > 0 ? { pending: `${notReady.join(', ')} not ready` } : { value: first };
+  });
+}
+
 function portsLine(n: DemoNode): string {
   const p = n.ports;
   const port = (name: string, v: number) => `${name} :${v}`;
@@ -243,7 +281,8 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   out(
     `meshcache demo: ${NODE_IDS.length} nodes on 127.0.0.1, ${int(count)} keys written at QUORUM, ` +
-      `one node killed with SIGKILL, every key read back at QUORUM`,
+      `one node killed with SIGKILL and restarted under its id, a 4th node joined under load, ` +
+      `every key read back at QUORUM`,
   );
   out();
   workDir = mkdtempSync(join(tmpdir(), 'meshcache-demo-'));
@@ -281,6 +320,8 @@ async function main(argv: string[]): Promise<number> {
   );
 
   const failures: string[] = [];
+  let restarted: DemoNode | undefined;
+  let joinedNode: DemoNode | undefined;
   const writer = createClient({
     url: n1.grpcAddress,
     clientName: 'meshcache-demo',
@@ -394,13 +435,124 @@ async function main(argv: string[]): Promise<number> {
       if (d.ms === undefined)
         failures.push(`${d.id} did not mark ${n2.id} DEAD within ${secs(DEAD_TIMEOUT_MS)}`);
     }
+
+    // 7. n2 comes back under its id, empty: it bootstraps its slots from n1 and n3 before it says ready.
+    const restartedAt = performance.now();
+    const n2b = await guard(startNode(NODE_IDS[1], ['--seeds', n1.gossipAddress]));
+    restarted = n2b;
+    out(stepLine(`start ${n2b.id} again, seed ${n1.id}`, portsLine(n2b)));
+    await guard(
+      waitUntil(`${n2b.id} to bootstrap`, SETTLE_TIMEOUT_MS, 50, async () => {
+        const ready = (await fetch(`${n2b.adminUrl}/readyz`)).status === 200;
+        return ready ? { value: true } : { pending: 'not ready (filling its slots)' };
+      }),
+    );
+    const boot = await getJson<RebalanceReply>(`${n2b.adminUrl}/v1/cluster/rebalance`);
+    out(
+      stepLine(
+        `restart ${n2b.id} under its id`,
+        `empty process bootstrapped ${int(boot.counters.keysMoved)} keys from its peers, ready after ` +
+          `${secs(performance.now() - restartedAt)}`,
+      ),
+    );
+
+    // 8. A 4th node joins while every key is rewritten: slots move to it and nothing acknowledged is lost.
+    const latest = new Map<number, { acked: string; maybe: Set<string> }>();
+    for (let i = 0; i < count; i++) {
+      if (!unacked.has(i)) latest.set(i, { acked: demoValue(i), maybe: new Set() });
+    }
+    const joinStarted = performance.now();
+    // Read by the load loop, set once the join has settled.
+    const progress: { settledAt?: number } = {};
+    let generation = 0;
+    let rewrites = 0;
+    let rewriteFailures: string[] = [];
+    const load = (async () => {
+      // Rounds of rewrites until the join has settled (at least one full round).
+      while (progress.settledAt === undefined || generation === 0) {
+        generation++;
+        const g = generation;
+        const round = await runPhase(count, async (i) => {
+          const value = `${demoValue(i)}/${g}`;
+          const entry = latest.get(i) ?? { acked: '', maybe: new Set<string>() };
+          latest.set(i, entry);
+          entry.maybe.add(value);
+          await writer.set(demoKey(i), value, { consistency: 'QUORUM' });
+          entry.acked = value;
+          entry.maybe.clear();
+        });
+        rewrites += round.done;
+        rewriteFailures = rewriteFailures.concat(round.failed.map((f) => f.error));
+      }
+    })();
+    const n4 = await guard(startNode('n4', ['--seeds', n1.gossipAddress]));
+    out(stepLine(`start n4, seed ${n1.id}`, portsLine(n4)));
+    const settled = await guard(waitSettled([n1, n2b, n3, n4]));
+    const settledAt = performance.now();
+    progress.settledAt = settledAt;
+    await guard(load);
+    const joined = await getJson<RebalanceReply>(`${n4.adminUrl}/v1/cluster/rebalance`);
+    out(
+      stepLine(
+        'n4 joins under load',
+        `every move cut over after ${secs(settledAt - joinStarted)} (epoch ${settled.epoch}); ` +
+          `${int(joined.counters.keysMoved)} keys moved to n4; ${int(rewrites)} rewrites meanwhile, ` +
+          `${int(rewriteFailures.length)} failed`,
+      ),
+    );
+    const joinReader = createClient({
+      url: n4.grpcAddress,
+      clientName: 'meshcache-demo',
+      timeoutMs: OP_TIMEOUT_MS,
+    });
+    try {
+      await guard(joinReader.connect({ timeoutMs: OP_TIMEOUT_MS }));
+      const stale: number[] = [];
+      const after = await guard(
+        runPhase(count, async (i) => {
+          const got = await joinReader.get<string>(demoKey(i), { consistency: 'QUORUM' });
+          const want = latest.get(i);
+          if (want === undefined) return;
+          if (got !== want.acked && !(got !== undefined && want.maybe.has(got))) stale.push(i);
+        }),
+      );
+      out(
+        stepLine(
+          `read ${int(count)} keys via n4`,
+          phaseFigures(
+            `${int(after.done - stale.length)} latest, ${int(stale.length)} stale or missing` +
+              (after.failed.length > 0 ? `, ${int(after.failed.length)} failed` : ''),
+            after,
+            after.done,
+          ),
+        ),
+      );
+      if (stale.length > 0) {
+        failures.push(
+          `${int(stale.length)} keys lost their latest acknowledged value in the join: ${keyList(stale)}`,
+        );
+      }
+      if (after.failed.length > 0 || after.notReached > 0) {
+        failures.push(
+          `${int(after.failed.length + after.notReached)} reads via n4 failed or were not reached`,
+        );
+        failures.push(...groupErrors(after.failed.map((f) => f.error)).map((e) => `  ${e}`));
+      }
+      if (rewriteFailures.length > 0) {
+        failures.push(`${int(rewriteFailures.length)} rewrites failed during the join:`);
+        failures.push(...groupErrors(rewriteFailures).map((e) => `  ${e}`));
+      }
+    } finally {
+      await joinReader.close();
+    }
+    joinedNode = n4;
   } finally {
     await Promise.all([writer.close(), reader.close()]);
   }
 
-  // 7. Stop the survivors gracefully.
+  // 9. Stop every node gracefully (SIGTERM means restart: they keep their membership).
   const stopStarted = performance.now();
-  const survivors = [n1, n3];
+  const survivors = [n1, n3, ...(restarted ? [restarted] : []), ...(joinedNode ? [joinedNode] : [])];
   const exits = await Promise.all(survivors.map((n) => n.stop(STOP_GRACE_MS)));
   out(
     stepLine(
@@ -418,7 +570,8 @@ async function main(argv: string[]): Promise<number> {
   const total = secs(performance.now() - t0);
   if (failures.length === 0) {
     out(
-      `OK: all ${int(count)} keys written at QUORUM were read back at QUORUM after ${n2.id} was killed (${total} in all)`,
+      `OK: all ${int(count)} keys written at QUORUM were read back at QUORUM after ${n2.id} was killed, ` +
+        `${n2.id} came back and bootstrapped, and n4 joined under load with nothing lost (${total} in all)`,
     );
   } else {
     out(`FAILED (${total} in all):`);
