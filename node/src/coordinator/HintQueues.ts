@@ -83,6 +83,11 @@ export class HintQueues {
     return n;
   }
 
+  /** Visits every queued hint (not those in flight) with its target; the visitor must not add or remove hints. */
+  forEachQueued(visit: (target: string, hint: Hint) => void): void {
+    for (const [target, q] of this.queues) for (const h of q.hints) visit(target, h);
+  }
+
   pendingFor(target: string): number {
     return this.queues.get(target)?.hints.length ?? 0;
   }

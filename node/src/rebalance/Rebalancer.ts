@@ -14,6 +14,7 @@ import {
 } from '@meshcache/proto';
 import type { Logger } from 'pino';
 import { requiredReplicas } from '../coordinator/consistency.js';
+import type { HintQueues } from '../coordinator/HintQueues.js';
 import type { ReplicaSets } from '../coordinator/ReplicaSets.js';
 import type { CacheRegistry } from '../engine/CacheRegistry.js';
 import type { View } from '../membership/messages.js';
@@ -52,6 +53,8 @@ export interface RebalanceOptions {
   dropGraceMs: number;
   requestTimeoutMs: number;
   maxFrameBytes: number;
+  /** A node out of touch with every peer for longer than this drops its data and bootstraps when back. */
+  tombstoneGraceMs: number;
 }
 
 /** The membership facts the rebalancer reads and the requests it makes. */
@@ -62,6 +65,8 @@ export interface RebalanceMembership {
   readonly isMember: boolean;
   kickDecider(): void;
   requestRemove(id: string): boolean;
+  /** Liveness records: a member's process instance is the wall-clock ms it started at. */
+  readonly detector: { get(id: string): { inst: number } | undefined };
 }
 
 export interface RebalancerDeps {
@@ -73,6 +78,8 @@ export interface RebalancerDeps {
     send(target: string, request: ReplicaRequest, done: ReplyCallback): void;
     reachable(id: string): boolean;
   };
+  /** Hinted handoff: hints queued for an old replica of a slot that starts moving are copied to its new replicas. */
+  hints?: HintQueues;
   membership: () => RebalanceMembership | undefined;
   wallClock: () => number;
   now: () => number;
@@ -95,6 +102,8 @@ export interface RebalanceCounters {
   filledReports: number;
   /** Seconds spent filling slot groups, summed. */
   fillSeconds: number;
+  /** Times this node dropped all its data after being out of touch longer than the tombstone grace. */
+  wipes: number;
 }
 
 interface Drop {
@@ -129,6 +138,7 @@ export class Rebalancer implements RebalanceRequests {
     scansRefused: 0,
     filledReports: 0,
     fillSeconds: 0,
+    wipes: 0,
   };
   private readonly tasks = new Map<string, FillTask>();
   private readonly bucket: TokenBucket;
@@ -148,12 +158,16 @@ export class Rebalancer implements RebalanceRequests {
   private readonly lastSync = new Map<string, number>();
   private cluster: string | undefined;
   private wasMember = false;
+  private lastContact: number;
+  private lastContactWall: number;
   private parsed: { payload: unknown; placement: Placement } | undefined;
   private readonly host: FillHost;
   private stopped = false;
 
   constructor(private readonly d: RebalancerDeps) {
     const o = d.options;
+    this.lastContact = d.now();
+    this.lastContactWall = d.wallClock();
     this.bucket = new TokenBucket(o.transferBytesPerSecond, d.now);
     for (const c of d.caches.options) {
       this.rfOf.set(c.name, c.replicationFactor);
@@ -280,11 +294,40 @@ export class Rebalancer implements RebalanceRequests {
 
   private onEpoch(): void {
     const started = this.d.now();
+    this.copyHints();
     this.replan();
     this.retainReports();
     if (this.d.membership()?.isDecider) this.retainTracker();
     const took = this.d.now() - started;
     if (took > 50) this.d.log.debug({ ms: Math.round(took) }, 'rebalance planning took long');
+  }
+
+  /**
+   * Slots that became pending at this epoch: a hint queued for one of their
+   * old replicas is a write that replica missed, so a new replica filling
+   * from a quorum that includes it could miss it too; it gets a copy.
+   */
+  private copyHints(): void {
+    const hints = this.d.hints;
+    if (hints === undefined || hints.pending === 0) return;
+    const epoch = this.d.sets.epoch;
+    const copies: { target: string; hint: Parameters<HintQueues['add']>[1] }[] = [];
+    hints.forEachQueued((target, hint) => {
+      const rf = this.rfOf.get(hint.cache);
+      if (rf === undefined) return;
+      const pending = this.d.sets.pending(rf);
+      const table = this.d.sets.table(rf);
+      if (pending === undefined || table === undefined) return;
+      const slot = keySlot(hint.key);
+      if (pending.since[slot] !== epoch || table.positionOf(slot, target) < 0) return;
+      for (const id of pending.targetOf(slot)) {
+        if (id === this.d.selfId || table.positionOf(slot, id) >= 0) continue;
+        copies.push({ target: id, hint: { ...hint, done: () => undefined } });
+      }
+    });
+    for (const c of copies) hints.add(c.target, c.hint);
+    if (copies.length > 0)
+      this.d.log.info({ hints: copies.length, epoch }, 'hints copied to the new replicas of moving slots');
   }
 
   // ------------------------------------------------------------ planning
@@ -823,9 +866,52 @@ export class Rebalancer implements RebalanceRequests {
 
   // ------------------------------------------------------------ timers
 
+  /**
+   * A node that heard from no peer for longer than the tombstone grace may
+   * hold values whose deletes were purged everywhere else meanwhile: when it
+   * hears from one again it wipes its data and bootstraps (merging copies
+   * that never lost those deletes).
+   */
+  private checkContact(now: number): void {
+    const peers = this.d.sets.peers();
+    const m = this.d.membership();
+    if (peers.length === 0 || !m?.isMember) {
+      this.lastContact = now;
+      this.lastContactWall = this.d.wallClock();
+      return;
+    }
+    const alive = peers.filter((id) => this.d.sets.isAlive(id));
+    if (alive.length === 0) return;
+    const away = now - this.lastContact;
+    const lostAtWall = this.lastContactWall;
+    this.lastContact = now;
+    this.lastContactWall = this.d.wallClock();
+    if (away <= this.d.options.tombstoneGraceMs) return;
+    // Only if a peer ran through the whole absence (its process started before
+    // contact was lost): peers that restarted meanwhile came back empty, and
+    // this node's copy may be the only one left.
+    const ranThrough = alive.some((id) => (m.detector.get(id)?.inst ?? Infinity) < lostAtWall);
+    if (!ranThrough) {
+      this.d.log.warn(
+        { awayMs: Math.round(away) },
+        'out of touch longer than the tombstone grace, but every peer restarted meanwhile: keeping data',
+      );
+      return;
+    }
+    this.d.log.warn(
+      { awayMs: Math.round(away), tombstoneGraceMs: this.d.options.tombstoneGraceMs },
+      'out of touch with every peer for longer than the tombstone grace: dropping all data and bootstrapping',
+    );
+    this.fill.unfillAll();
+    for (const store of this.d.caches.stores) store.clear();
+    this.counters.wipes++;
+    this.replan();
+  }
+
   private tick(): void {
     if (this.stopped) return;
     const now = this.d.now();
+    this.checkContact(now);
     if (this.d.sets.transitioning) {
       for (const id of this.d.sets.laggingPeers()) {
         if (now - (this.lastSync.get(id) ?? 0) < SYNC_INTERVAL_MS) continue;
