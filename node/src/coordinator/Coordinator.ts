@@ -125,12 +125,18 @@ function result(id: number, code: ErrorCode = ErrorCode.OK, message = ''): Resul
 
 /**
  * The one place operations are distributed. Both doors hand operations here;
- * it maps key -> slot -> replicas in the committed table of the cache's
- * replication factor and then:
+ * it maps key -> slot -> route (SlotRoute: the committed set reads use, and
+ * the one or two sets a write needs its level in while the slot moves) in
+ * the committed view of the cache's replication factor and then:
  * - a single-copy cache's key on this node runs on the local executor (the
- *   fast path, synchronous); elsewhere it is forwarded to its owner;
- * - a read or a plain write is coordinated by any replica (a node that is
- *   not one forwards to a live replica, primary first);
+ *   fast path, synchronous) unless the slot is moving; elsewhere it is
+ *   forwarded to its owner;
+ * - a read or a plain write is coordinated by any replica of the committed
+ *   set (a node that is not one forwards to a live one, primary first); the
+ *   write goes to every set's members and needs its level in each; the read
+ *   decides from the committed set and repairs like a write (ReadRound);
+ *   either runs again once this node catches up when a replica refused its
+ *   epoch (STALE_EPOCH);
  * - a read-modify-write (conditional SET, INCR, APPEND, CAS, TTL changes,
  *   GETDEL) is coordinated by the slot's first live replica in table order:
  *   it reads the key at the level (repairing, so its own copy is the newest),

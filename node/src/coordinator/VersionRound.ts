@@ -32,18 +32,18 @@ export interface VersionOutcome {
  * holds, a write never needs a second version.
  *
  * While the slot moves it asks every target of the route and needs the level
- * in each set, not only in the read set. A write acknowledged during the move
- * holds the level in both sets, so either set alone would see it; but the
- * coordinators of one slot do not all hold the same epoch: one that has not
- * installed the cutover reads the old set, one that has reads the new, and a
- * write one of them acknowledged must order below a write the other stamps
- * next. Asking both sets makes the stamp rest on no assumption about which
- * set the other coordinator read or whether its write reached the level in
- * this node's read set. It costs no availability (the write itself needs the
- * level in both sets) and no round trip (the sets are asked in parallel), and
- * a STALE_EPOCH from a new member surfaces here, before anything is stamped.
- * A member of the incoming set still filling the slot answers NOT_READY; that
- * counts as an answer holding nothing above the read set's (see start()).
+ * in each set, not only in the read set. A write acknowledged with the level
+ * in both sets would be seen through either; but coordinators of one slot do
+ * not all hold the same epoch, and one a step behind acknowledged its write
+ * in the set it knew: a node that has not installed the move wrote to the
+ * old set only, while this node, past the cutover, reads the new one. With
+ * the level of both sets answering, the stamp lands above every write
+ * acknowledged under either set, whatever epoch its coordinator held. It
+ * costs no availability (the write itself needs the level in both sets) and
+ * no round trip (the sets are asked in parallel), and a STALE_EPOCH from a
+ * new member surfaces here, before anything is stamped. A member of the
+ * incoming set still filling the slot answers NOT_READY; that counts as an
+ * answer holding nothing above the read set's (see start()).
  */
 export class VersionRound {
   private readonly state: Uint8Array;
