@@ -22,6 +22,8 @@ export interface PlacementStep {
    * sets holds the pending epoch. Defaults to never.
    */
   finished?: (rf: number, slot: number, since: number) => boolean;
+  /** Factors whose targets must not change in this step (a move refused: its targets lack memory). */
+  freeze?: readonly number[];
   options?: PlacementOptions;
 }
 
@@ -68,7 +70,7 @@ export function placementPayload(
       continue;
     }
     const base = previous.target(rf)!;
-    const target = computePlacement(base, placed, rf, step.options);
+    const target = step.freeze?.includes(rf) ? base : computePlacement(base, placed, rf, step.options);
     const next = stepTable(rf, committed, previous.pending(rf), target, memberIds, step);
     tables.push(next.table);
     if (next.pending) pending.push(next.pending);

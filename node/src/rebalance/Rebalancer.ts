@@ -104,6 +104,8 @@ export interface RebalanceCounters {
   fillSeconds: number;
   /** Times this node dropped all its data after being out of touch longer than the tombstone grace. */
   wipes: number;
+  /** Placement steps (as decider) whose new moves were refused for lack of memory. */
+  movesRefused: number;
 }
 
 interface Drop {
@@ -139,6 +141,7 @@ export class Rebalancer implements RebalanceRequests {
     filledReports: 0,
     fillSeconds: 0,
     wipes: 0,
+    movesRefused: 0,
   };
   private readonly tasks = new Map<string, FillTask>();
   private readonly bucket: TokenBucket;
@@ -592,11 +595,60 @@ export class Rebalancer implements RebalanceRequests {
   /** The payload of the next view (the decider's placement step). */
   payload(prev: View | undefined, next: { epoch: number; members: readonly PlacementMember[] }): ViewPayload {
     const draining = this.drainingFor(prev, next.members);
-    return placementPayload(prev?.payload, next.members, this.factors, {
+    const step = {
       epoch: next.epoch,
       draining,
-      finished: prev === undefined ? undefined : (rf, slot, since) => this.finished(prev, rf, slot, since),
+      finished:
+        prev === undefined
+          ? undefined
+          : (rf: number, slot: number, since: number) => this.finished(prev, rf, slot, since),
+    };
+    const payload = placementPayload(prev?.payload, next.members, this.factors, step);
+    if (prev === undefined) return payload;
+    const over = this.overBudget(payload);
+    if (over.length === 0) return payload;
+    this.counters.movesRefused++;
+    this.d.log.error(
+      { over },
+      'move refused: its targets would lack the memory budget for the copies; targets kept as they were',
+    );
+    return placementPayload(prev.payload, next.members, this.factors, {
+      ...step,
+      freeze: [...new Set(over.map((o) => o.replicationFactor))],
     });
+  }
+
+  /**
+   * Members a payload's targets would give more data than a cache's budget,
+   * estimated from this node's own use: bytes per slot-replica here times the
+   * slots the target gives each member.
+   */
+  private overBudget(
+    payload: ViewPayload,
+  ): { member: string; cache: string; replicationFactor: number; bytes: number; budget: number }[] {
+    const placement = Placement.tryFromJSON(payload);
+    const out: { member: string; cache: string; replicationFactor: number; bytes: number; budget: number }[] =
+      [];
+    for (let i = 0; i < this.d.caches.options.length; i++) {
+      const c = this.d.caches.options[i]!;
+      const rf = c.replicationFactor;
+      const mine = this.d.sets.table(rf)?.counts().replicas.get(this.d.selfId) ?? 0;
+      const target = placement.target(rf);
+      if (mine === 0 || target === undefined || placement.pending(rf) === undefined) continue;
+      const perSlot = this.d.caches.stores[i]!.usedBytes / mine;
+      for (const [member, slots] of target.counts().replicas) {
+        const bytes = perSlot * slots;
+        if (bytes > c.maxMemoryBytes)
+          out.push({
+            member,
+            cache: c.name,
+            replicationFactor: rf,
+            bytes: Math.round(bytes),
+            budget: c.maxMemoryBytes,
+          });
+      }
+    }
+    return out;
   }
 
   /** Members to keep draining: the previous view's, plus new requests, still members. */

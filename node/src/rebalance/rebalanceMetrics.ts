@@ -100,5 +100,17 @@ export function rebalanceMetrics(r: Rebalancer): CollectedMetric[] {
       'counter',
       () => c.filledReports,
     ),
+    one(
+      'meshcache_rebalance_moves_refused_total',
+      'Placement steps (as decider) whose new moves were refused: targets would lack the memory budget',
+      'counter',
+      () => c.movesRefused,
+    ),
+    one(
+      'meshcache_rebalance_wipes_total',
+      'Times this node dropped all data after being out of touch longer than tombstoneGraceMs',
+      'counter',
+      () => c.wipes,
+    ),
   ];
 }

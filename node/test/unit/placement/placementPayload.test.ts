@@ -115,6 +115,12 @@ describe('placementPayload: two-step moves', () => {
     expect(Placement.fromJSON(JSON.parse(JSON.stringify(half))).pending(3)!.count).toBe(SLOT_COUNT / 2);
   });
 
+  it('a frozen factor keeps its targets: a join moves nothing there (a move refused for memory)', () => {
+    const v2 = placementPayload(v1, members('a', 'b', 'c', 'd'), [3], { epoch: 2, freeze: [3] });
+    expect(Placement.fromJSON(v2).pending(3)).toBeUndefined();
+    expect(Placement.fromJSON(v2).table(3)!.equals(Placement.fromJSON(v1).table(3)!)).toBe(true);
+  });
+
   it('is deterministic in its inputs', () => {
     const a = placementPayload(v1, members('d', 'a', 'c', 'b'), [3], { epoch: 2 });
     const b = placementPayload(v1, members('a', 'b', 'c', 'd'), [3], { epoch: 2 });
