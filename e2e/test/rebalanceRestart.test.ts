@@ -11,7 +11,7 @@ import {
 } from '../src/history/index.js';
 import type { NodeProcess } from '../src/NodeProcess.js';
 import { digestMismatches, waitSettled } from '../src/rebalance/settle.js';
-import { readAll, runWriters } from '../src/replication/Workload.js';
+import { outcomeOf, readAll, runWriters } from '../src/replication/Workload.js';
 import { waitFor } from '../src/waitFor.js';
 
 jest.setTimeout(240_000);
@@ -91,7 +91,28 @@ describe('rebalancing: a replica restarted under its id bootstraps', () => {
     // kill -9: the process comes back empty under the same id.
     await cluster.nodes[2]!.stop('SIGKILL');
     const killed = await cluster.add(2);
+    // QUORUM reads through the restarted node while it bootstraps: it coordinates none of its
+    // unfilled slots itself (another replica does), so none may go back in time.
+    const duringBoot = createClient({ url: killed.grpcAddress });
+    clients.push(duringBoot);
+    let booting = true;
+    const bootReads = (async () => {
+      let n = 0;
+      while (booting) {
+        const key = keys[n++ % keys.length]!;
+        const h = history.invoke('boot-reader', 'read', key);
+        try {
+          const got = await duringBoot.get<string>(key, { consistency: 'QUORUM', timeoutMs: 3000 });
+          history.complete(h, 'ok', got ?? null);
+        } catch (err) {
+          history.complete(h, outcomeOf(err));
+        }
+      }
+      return n;
+    })();
     const first = await watchBootstrap(killed);
+    booting = false;
+    expect(await bootReads).toBeGreaterThan(0);
     expect(first.readyBeforeFilled).toBe(false);
     expect(first.sawNotReady).toBe(true);
     expect((await status(killed)).counters.bootstrapsCompleted).toBeGreaterThan(0);

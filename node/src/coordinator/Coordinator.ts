@@ -70,6 +70,12 @@ export interface CoordinatorDeps {
   /** Sends an unsettled record to every peer (a write given up on). */
   publishUnsettled: (write: UnsettledWrite) => void;
   options: CoordinatorOptions;
+  /**
+   * Whether this node has filled the slot (holds a complete copy); a node
+   * still filling it (restarted empty, or a new replica) coordinates nothing
+   * of it. Absent: always.
+   */
+  filled?: (cacheIndex: number, slot: number) => boolean;
 }
 
 type Kind = 'read' | 'write' | 'rmw';
@@ -222,12 +228,18 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     const level = levelOf(options.consistency, this.defaults[cache]!);
     if (op.type === OpType.GET_MANY) return this.getMany(op, cache, level, options.deadline);
     if (op.type === OpType.SET_MANY) return this.setMany(op, cache, level, options.deadline);
-    return this.one(op, cache, level, options.deadline);
+    return this.one(op, cache, level, options.deadline, options.forwarded === true);
   }
 
   // ---------------------------------------------------------- distribution
 
-  private one(op: Operation, cache: number, level: Consistency, deadline: number): Promise<Result> {
+  private one(
+    op: Operation,
+    cache: number,
+    level: Consistency,
+    deadline: number,
+    forwarded = false,
+  ): Promise<Result> {
     const kind = kindOf(op);
     const slot = keySlot(op.key);
     const route = this.d.sets.route(this.factors[cache]!, slot);
@@ -235,6 +247,19 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     const read = route.read;
     if (!route.dual && read.length === 1) {
       if (read[0] === this.selfId) return Promise.resolve(this.d.executor.execute(op));
+      return this.forward(op, level, deadline, read, slot, kind);
+    }
+    if (read.includes(this.selfId) && this.d.filled !== undefined && !this.d.filled(cache, slot)) {
+      // Still filling this slot: its copy may miss acknowledged writes, so another replica coordinates.
+      if (forwarded) {
+        return Promise.resolve(
+          result(
+            op.id,
+            ErrorCode.NOT_READY,
+            `${this.selfId} is still filling slot ${slot}; nothing was applied`,
+          ),
+        );
+      }
       return this.forward(op, level, deadline, read, slot, kind);
     }
     if (kind === 'rmw') {
@@ -357,7 +382,9 @@ export class Coordinator implements OperationCoordinator, RoundHost {
         request.operation = { ...op, consistency: level };
         request.timeoutMs = Math.max(1, Math.round(deadline - performance.now()));
         this.d.peers.send(target, request, (reply, sent) => {
-          if (reply !== undefined && reply.result !== undefined) finish(reply.result);
+          // A replica still filling the slot coordinates nothing (nothing applied): the next one may.
+          if (reply?.result?.code === ErrorCode.NOT_READY && k + 1 < candidates.length) attempt(k + 1);
+          else if (reply !== undefined && reply.result !== undefined) finish(reply.result);
           else if (reply !== undefined)
             finish(result(op.id, reply.code || ErrorCode.INTERNAL, reply.message));
           else if (!sent) attempt(k + 1);

@@ -6,6 +6,12 @@ export interface ExecuteOptions {
   consistency: Consistency;
   /** Absolute deadline on the `performance.now()` clock: past it the operation is answered TIMEOUT. */
   deadline: number;
+  /**
+   * Another node forwarded it here to coordinate: if this node cannot (it is
+   * still filling the slot), it answers NOT_READY, and the forwarder tries the
+   * next replica, instead of forwarding it on.
+   */
+  forwarded?: boolean;
 }
 
 /**
