@@ -160,6 +160,7 @@ export class Coordinator implements OperationCoordinator, RoundHost {
   private readonly factors: number[];
   private readonly defaults: Consistency[];
   private readonly locks = new KeyLocks();
+  private stopping = false;
   private readonly epochWaiters = new Set<EpochWaiter>();
 
   constructor(private readonly d: CoordinatorDeps) {
@@ -172,6 +173,16 @@ export class Coordinator implements OperationCoordinator, RoundHost {
   }
 
   // ------------------------------------------------------------- doors' API
+
+  /**
+   * SIGTERM: this node hands coordination off. Operations other nodes forward
+   * here from now on are answered SHUTTING_DOWN (nothing applied) and the
+   * forwarder tries the next replica, so the roles this node held move before
+   * its peers even notice it is gone.
+   */
+  stopCoordinating(): void {
+    this.stopping = true;
+  }
 
   isLocal(cacheIndex: number, slot: number): boolean {
     const route = this.d.sets.route(this.factors[cacheIndex] ?? 1, slot);
@@ -248,6 +259,11 @@ export class Coordinator implements OperationCoordinator, RoundHost {
     if (!route.dual && read.length === 1) {
       if (read[0] === this.selfId) return Promise.resolve(this.d.executor.execute(op));
       return this.forward(op, level, deadline, read, slot, kind);
+    }
+    if (forwarded && this.stopping) {
+      return Promise.resolve(
+        result(op.id, ErrorCode.SHUTTING_DOWN, `${this.selfId} is stopping; nothing was applied`),
+      );
     }
     if (read.includes(this.selfId) && this.d.filled !== undefined && !this.d.filled(cache, slot)) {
       // Still filling this slot: its copy may miss acknowledged writes, so another replica coordinates.
@@ -383,7 +399,9 @@ export class Coordinator implements OperationCoordinator, RoundHost {
         request.timeoutMs = Math.max(1, Math.round(deadline - performance.now()));
         this.d.peers.send(target, request, (reply, sent) => {
           // A replica still filling the slot coordinates nothing (nothing applied): the next one may.
-          if (reply?.result?.code === ErrorCode.NOT_READY && k + 1 < candidates.length) attempt(k + 1);
+          const code = reply?.result?.code;
+          if ((code === ErrorCode.NOT_READY || code === ErrorCode.SHUTTING_DOWN) && k + 1 < candidates.length)
+            attempt(k + 1);
           else if (reply !== undefined && reply.result !== undefined) finish(reply.result);
           else if (reply !== undefined)
             finish(result(op.id, reply.code || ErrorCode.INTERNAL, reply.message));

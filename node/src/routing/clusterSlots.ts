@@ -17,6 +17,11 @@ export interface ClusterSlots {
   /** Caches that route by this table. */
   caches: string[];
   ranges: { start: number; end: number; primary: SlotsReplica; replicas: SlotsReplica[] }[];
+  /**
+   * Slots moving to a new replica set: reads still use `ranges`; writes go to
+   * both until the cutover (a client writing at a level must reach it in both).
+   */
+  pending: { start: number; end: number; since: number; replicas: SlotsReplica[] }[];
 }
 
 /**
@@ -50,5 +55,11 @@ export function clusterSlots(topology: Topology, replicationFactor?: number): Cl
       const replicas = r.replicas.map(replica);
       return { start: r.start, end: r.end, primary: replicas[0]!, replicas };
     }),
+    pending: (table.pending ?? []).map((p) => ({
+      start: p.start,
+      end: p.end,
+      since: p.since,
+      replicas: p.replicas.map(replica),
+    })),
   };
 }
