@@ -204,3 +204,47 @@ describe('Coordinator: a single-copy cache', () => {
     expect(c.peers.log.length).toBe(sent);
   });
 });
+
+describe('Coordinator: a node still filling a slot, and a stopping node', () => {
+  it('a replica that has not filled the slot forwards instead of coordinating', async () => {
+    const c = cluster({ pending: false, filled: () => false });
+    const r = await c.get('k');
+    expect(r.code).toBe(ErrorCode.OK);
+    expect(c.peers.log.map((d) => [d.target, d.request.type])).toEqual([['b', ReplicaOpType.COORDINATE]]);
+  });
+
+  it('an operation forwarded to it answers NOT_READY, nothing applied', async () => {
+    const c = cluster({ pending: false, filled: () => false });
+    const r = await c.run(
+      { type: OpType.SET, key: Buffer.from('k'), value: Buffer.from('v') },
+      Consistency.QUORUM,
+      1000,
+      true,
+    );
+    expect(r.code).toBe(ErrorCode.NOT_READY);
+    expect(c.peers.log).toEqual([]);
+    expect(c.caches.get('default')!.get(Buffer.from('k'))).toBeLessThan(0);
+  });
+
+  it('a forwarder tries the next replica when one answers NOT_READY or SHUTTING_DOWN', async () => {
+    const c = cluster({ self: 'd', pending: false });
+    c.peers.coordinateCodes.set('a', ErrorCode.SHUTTING_DOWN);
+    c.peers.coordinateCodes.set('b', ErrorCode.NOT_READY);
+    const r = await c.get('k');
+    expect(r.code).toBe(ErrorCode.OK);
+    expect(c.peers.log.map((d) => d.target)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('after stopCoordinating, forwarded operations answer SHUTTING_DOWN; its own still run', async () => {
+    const c = cluster({ pending: false });
+    c.coordinator.stopCoordinating();
+    const forwarded = await c.run(
+      { type: OpType.GET, key: Buffer.from('k') },
+      Consistency.QUORUM,
+      1000,
+      true,
+    );
+    expect(forwarded.code).toBe(ErrorCode.SHUTTING_DOWN);
+    expect((await c.get('k')).code).toBe(ErrorCode.OK);
+  });
+});

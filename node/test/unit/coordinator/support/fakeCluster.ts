@@ -134,6 +134,8 @@ class FakePeers implements PeerSender {
   readonly replicas = new Map<string, FakeReplica>();
   readonly down = new Set<string>();
   readonly log: Delivery[] = [];
+  /** How a peer answers a COORDINATE (default OK). */
+  readonly coordinateCodes = new Map<string, ErrorCode>();
   /** Called after a replica refused a request (the test may commit a newer epoch here). */
   onRefusal: (target: string, request: ReplicaRequest) => void = () => {};
 
@@ -148,7 +150,8 @@ class FakePeers implements PeerSender {
     }
     queueMicrotask(() => {
       if (request.type === ReplicaOpType.COORDINATE) {
-        const result = Result.fromPartial({ id: request.operation?.id ?? 0, code: ErrorCode.OK });
+        const code = this.coordinateCodes.get(target) ?? ErrorCode.OK;
+        const result = Result.fromPartial({ id: request.operation?.id ?? 0, code });
         done({ ...okReply(0, 0), result }, true);
         return;
       }
@@ -171,6 +174,8 @@ export interface ClusterOptions {
   /** Whether the moves are pending (else every slot sits on its old set). */
   pending?: boolean;
   members?: Member[];
+  /** Whether this node has filled a slot (default: every slot). */
+  filled?: (cacheIndex: number, slot: number) => boolean;
 }
 
 /**
@@ -247,16 +252,19 @@ export function cluster(o: ClusterOptions = {}) {
     whenWarm: () => undefined,
     publishUnsettled: () => {},
     options: { readRepairChance: 0 },
+    filled: o.filled,
   });
   let nextId = 1;
   const run = (
     input: Partial<Operation> & Pick<Operation, 'type'>,
     level = Consistency.QUORUM,
     timeoutMs = 1000,
+    forwarded = false,
   ): Promise<Result> =>
     coordinator.execute(Operation.fromPartial({ id: nextId++, cache: 'default', ...input }), {
       consistency: level,
       deadline: performance.now() + timeoutMs,
+      forwarded,
     });
   return {
     self,
