@@ -49,6 +49,11 @@ export class MoveTracker {
     return true;
   }
 
+  /** Forgets every report of a member (its process restarted: what it filled is gone). */
+  forget(member: string): void {
+    for (const byMember of this.reports.values()) byMember.delete(member);
+  }
+
   /** Forgets reports for moves no longer pending (keeps memory bounded). */
   retain(live: ReadonlySet<string>): void {
     for (const key of this.reports.keys()) if (!live.has(key)) this.reports.delete(key);

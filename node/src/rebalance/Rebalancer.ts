@@ -161,6 +161,8 @@ export class Rebalancer implements RebalanceRequests {
   private readonly lastSync = new Map<string, number>();
   private cluster: string | undefined;
   private wasMember = false;
+  /** Each member's process instance in the last view seen. */
+  private readonly instances = new Map<string, number>();
   private lastContact: number;
   private lastContactWall: number;
   private parsed: { payload: unknown; placement: Placement } | undefined;
@@ -270,6 +272,12 @@ export class Rebalancer implements RebalanceRequests {
    */
   onView(view: View): void {
     const self = this.d.selfId;
+    // A member whose process changed lost what it filled: its reports for moves still pending are void.
+    for (const m of view.members) {
+      const before = this.instances.get(m.id);
+      if (before !== undefined && before !== m.inst) this.tracker.forget(m.id);
+      this.instances.set(m.id, m.inst);
+    }
     const member = view.members.some((m) => m.id === self);
     if (this.cluster !== undefined && view.cluster !== this.cluster) {
       this.d.log.warn(

@@ -173,6 +173,10 @@ describe('MoveTracker', () => {
     t.report('e', 3, 5, mask);
     expect(t.newcomersFilled(committed, pending, 3)).toBe(true);
     expect(t.newcomersFilled(committed, pending, 4)).toBe(false);
+    t.forget('d');
+    expect(t.newcomersFilled(committed, pending, 3)).toBe(false);
+    t.report('d', 3, 5, mask);
+    expect(t.newcomersFilled(committed, pending, 3)).toBe(true);
     t.retain(new Set());
     expect(t.newcomersFilled(committed, pending, 3)).toBe(false);
   });
