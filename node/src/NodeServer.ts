@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAdminServer } from './admin/AdminServer.js';
+import { createAdminServer, type LocalWrite, type LocalWriteResult } from './admin/AdminServer.js';
+import { antiEntropyMetrics } from './antientropy/antiEntropyMetrics.js';
 import { META } from './cluster/ClusterTopology.js';
 import { LocalTopology } from './cluster/LocalTopology.js';
 import type { NodeOptions } from './config/NodeOptions.js';
@@ -67,6 +68,13 @@ export class NodeServer {
     this.caches = new CacheRegistry(options.caches, options.maxKeyBytes, clock, wallClock, {
       tombstoneGraceMs: options.tombstoneGraceMs,
       settled: (hlc, node) => settled.settled(hlc, node),
+      // Replication (and its anti-entropy service) is made below, before any store purges.
+      ...(options.antiEntropy
+        ? {
+            covered: (cache: string, slot: number, at: number) =>
+              this.replication.antiEntropy?.mayPurge(cache, slot, at) ?? false,
+          }
+        : {}),
     });
     const stats = new OperationStats(this.caches.names);
     this.executor = new OperationExecutor(this.caches, stats, options.maxKeyBytes);
@@ -165,6 +173,7 @@ export class NodeServer {
         ...membershipMetrics(() => this.cluster.current),
         ...replicationMetrics(this.replication, this.caches),
         ...rebalanceMetrics(this.replication.rebalancer),
+        ...antiEntropyMetrics(() => this.replication.antiEntropy),
       ],
     });
     this.admin = createAdminServer({
@@ -187,6 +196,7 @@ export class NodeServer {
         membership: () => this.cluster.current,
         faults: options.testFaults ? this.cluster.transport.faults : undefined,
       },
+      ...(options.testWriteLocal ? { writeLocal: (w: LocalWrite) => this.writeLocal(w) } : {}),
     });
   }
 
@@ -250,6 +260,29 @@ export class NodeServer {
     return this.ports;
   }
 
+  /**
+   * Tests only (testWriteLocal): a write into this node's own store with a
+   * new version from its clock, replicated nowhere, so replicas differ. The
+   * version counts as settled here (no write round tracks it), so a local
+   * delete's tombstone is purged after the grace like any settled one.
+   */
+  private writeLocal(w: LocalWrite): LocalWriteResult {
+    const store = this.caches.get(w.cache);
+    if (store === undefined) return { code: 'UNKNOWN_CACHE', message: `unknown cache '${w.cache}'` };
+    const key = Buffer.from(w.key);
+    try {
+      if (w.value === undefined) store.delete(key);
+      else store.set(key, Buffer.from(w.value), 0);
+    } catch (err) {
+      return { code: 'FAILED', message: err instanceof Error ? err.message : String(err) };
+    }
+    const h = store.versionAt(key, 0, key.length);
+    return {
+      code: 'OK',
+      version: h < 0 ? null : { hlc: store.hlcOf(h), node: store.nodeOf(h), tombstone: store.isTombstone(h) },
+    };
+  }
+
   /** A member's replica address, from its newest process's membership metadata. */
   private replicaAddressOf(id: string): string {
     const membership = this.cluster.current;
@@ -289,6 +322,7 @@ export class NodeServer {
         // Slots completed empty after every copy was lost (a full restart): the loss, reported.
         slotsLost: this.replication.rebalancer.fill.lostTotal,
       },
+      antiEntropy: this.replication.antiEntropy?.info() ?? { enabled: false },
       replication: {
         hintsPending: this.replication.hints.pending,
         hints: { ...this.replication.hints.counters },
@@ -310,6 +344,7 @@ export class NodeServer {
     // slots (its replicas cover it while it is down; the process that comes
     // back under this id bootstraps them). Only an admin drain moves data away.
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.replication.coordinator.stopCoordinating();
     this.service.closeStreams();
     const redisClosed = this.redis.close();
     await new Promise<void>((resolve) => {

@@ -18,7 +18,20 @@ export interface AdminSources {
   rebalance?: () => unknown;
   /** Drains this node (its slots move away, then it leaves the view). */
   drain?: (force: boolean) => Promise<{ code: number; message: string }>;
+  /** Tests only (testWriteLocal): POST /v1/test/write-local; the route does not exist without it. */
+  writeLocal?: (w: LocalWrite) => LocalWriteResult;
 }
+
+/** A write into one node's own store: `value` sets the key (no TTL), none deletes it. */
+export interface LocalWrite {
+  cache: string;
+  key: string;
+  value?: string;
+}
+
+export type LocalWriteResult =
+  | { code: 'OK'; version: { hlc: number; node: number; tombstone: boolean } | null }
+  | { code: 'UNKNOWN_CACHE' | 'FAILED'; message: string };
 
 /** Admin HTTP: health, readiness, metrics and views of the node. */
 export function createAdminServer(src: AdminSources): FastifyInstance {
@@ -68,6 +81,26 @@ export function createAdminServer(src: AdminSources): FastifyInstance {
       const r = await drain(force === true);
       if (r.code !== 0) return reply.code(409).send({ error: r.message, code: r.code });
       return reply.code(202).send({ status: 'draining', message: r.message });
+    });
+  }
+  const writeLocal = src.writeLocal;
+  if (writeLocal) {
+    app.post<{ Body: Record<string, unknown> | undefined }>('/v1/test/write-local', async (req, reply) => {
+      const b = req.body ?? {};
+      const del = b['delete'];
+      if (typeof b['cache'] !== 'string' || typeof b['key'] !== 'string') {
+        return reply.code(400).send({ error: 'cache and key must be strings' });
+      }
+      if (del !== undefined && typeof del !== 'boolean') {
+        return reply.code(400).send({ error: 'delete must be true or false' });
+      }
+      const value = b['value'];
+      if ((del === true) === (value !== undefined) || (value !== undefined && typeof value !== 'string')) {
+        return reply.code(400).send({ error: 'give either a string value or delete: true' });
+      }
+      const r = writeLocal({ cache: b['cache'], key: b['key'], ...(value !== undefined ? { value } : {}) });
+      if (r.code === 'OK') return r;
+      return reply.code(r.code === 'UNKNOWN_CACHE' ? 404 : 409).send({ error: r.message, code: r.code });
     });
   }
   if (src.cluster) registerClusterRoutes(app, src.cluster);

@@ -84,10 +84,18 @@ export class AntiEntropyResponder {
     return this.sessions.size;
   }
 
-  digests(request: Uint8Array): Promise<Uint8Array> {
+  /**
+   * The four requests of a round. `sender` is the node the transport got the
+   * request from (the replica stream's hello): when given, a round must come
+   * from the node it names, and only that node may continue it, so a member
+   * cannot repair another's round or run one under another's name.
+   */
+  digests(request: Uint8Array, sender?: string): Promise<Uint8Array> {
     return this.serve(request, MessageKind.DIGESTS_ANSWER, async () => {
       const d = this.deps;
       const m = decodeDigestsRequest(request);
+      if (sender !== undefined && m.from !== sender)
+        throw new AntiEntropyWireError(`round from ${m.from} arrived from ${sender}`);
       const store = d.store(m.cache);
       if (store === undefined)
         return encodeRefusal(
@@ -148,10 +156,10 @@ export class AntiEntropyResponder {
     });
   }
 
-  slotDigests(request: Uint8Array): Promise<Uint8Array> {
+  slotDigests(request: Uint8Array, sender?: string): Promise<Uint8Array> {
     return this.serve(request, MessageKind.SLOTS_ANSWER, () => {
       const m = decodeSlotsRequest(request);
-      const session = this.sessions.get(m.roundId);
+      const session = this.session(m.roundId, sender);
       if (session?.tree === undefined) return unknownRound(MessageKind.SLOTS_ANSWER, m.roundId);
       const digests = session.tree.slotDigestsOf(m.ranges);
       session.tree = undefined;
@@ -160,10 +168,10 @@ export class AntiEntropyResponder {
     });
   }
 
-  fetch(request: Uint8Array): Promise<Uint8Array> {
+  fetch(request: Uint8Array, sender?: string): Promise<Uint8Array> {
     return this.serve(request, MessageKind.FETCH_ANSWER, async () => {
       const m = decodeEntriesRequest(request, MessageKind.FETCH);
-      const session = this.sessions.get(m.roundId);
+      const session = this.session(m.roundId, sender);
       if (session === undefined) return unknownRound(MessageKind.FETCH_ANSWER, m.roundId);
       requireWithin(m.slots, session.slots);
       const w = answerWriter(MessageKind.FETCH_ANSWER);
@@ -180,10 +188,10 @@ export class AntiEntropyResponder {
     });
   }
 
-  push(request: Uint8Array): Promise<Uint8Array> {
+  push(request: Uint8Array, sender?: string): Promise<Uint8Array> {
     return this.serve(request, MessageKind.PUSH_ANSWER, () => {
       const m = decodeEntriesRequest(request, MessageKind.PUSH);
-      const session = this.sessions.get(m.roundId);
+      const session = this.session(m.roundId, sender);
       if (session === undefined) return unknownRound(MessageKind.PUSH_ANSWER, m.roundId);
       requireWithin(m.slots, session.slots);
       let applied: number;
@@ -199,6 +207,12 @@ export class AntiEntropyResponder {
       else this.touch(session);
       return encodePushAnswer(applied);
     });
+  }
+
+  /** The round's session, unless `sender` is not the node that began it (then it is unknown to that node). */
+  private session(roundId: string, sender: string | undefined): Session | undefined {
+    const session = this.sessions.get(roundId);
+    return session !== undefined && (sender === undefined || session.from === sender) ? session : undefined;
   }
 
   /** Drops every session (the node is stopping). */

@@ -18,6 +18,8 @@ import type { AntiEntropyStats } from './AntiEntropyStats.js';
  */
 export class RoundLedger {
   private readonly byCache = new Map<string, Map<string, Float64Array>>();
+  /** Per cache and peer: the start of the latest round recorded, and over how many slots (for /v1/info and metrics). */
+  private readonly latest = new Map<string, Map<string, { startedAtMs: number; slots: number }>>();
 
   constructor(
     private readonly selfId: string,
@@ -32,9 +34,28 @@ export class RoundLedger {
     if (peers === undefined) this.byCache.set(cache, (peers = new Map()));
     let times = peers.get(peer);
     if (times === undefined) peers.set(peer, (times = new Float64Array(SLOT_COUNT).fill(NaN)));
+    let n = 0;
     for (let s = 0; s < SLOT_COUNT; s++) {
+      if (slots[s] === 0) continue;
+      n++;
       // Rounds may complete out of order; the latest start is what vouches for the most.
-      if (slots[s] !== 0 && !(times[s]! >= startedAtMs)) times[s] = startedAtMs;
+      if (!(times[s]! >= startedAtMs)) times[s] = startedAtMs;
+    }
+    let last = this.latest.get(cache);
+    if (last === undefined) this.latest.set(cache, (last = new Map()));
+    const prev = last.get(peer);
+    if (prev === undefined || prev.startedAtMs <= startedAtMs) last.set(peer, { startedAtMs, slots: n });
+  }
+
+  /** The latest round completed with `peer` for `cache` (either side ran it), or undefined. */
+  latestRound(cache: string, peer: string): { startedAtMs: number; slots: number } | undefined {
+    return this.latest.get(cache)?.get(peer);
+  }
+
+  /** Every (cache, peer) with a completed round, and its latest. */
+  *rounds(): IterableIterator<{ cache: string; peer: string; startedAtMs: number; slots: number }> {
+    for (const [cache, peers] of this.latest) {
+      for (const [peer, r] of peers) yield { cache, peer, ...r };
     }
   }
 
@@ -71,5 +92,6 @@ export class RoundLedger {
   /** Forgets a peer's rounds (it left the cluster; should it come back, it must be covered again). */
   forgetPeer(peer: string): void {
     for (const peers of this.byCache.values()) peers.delete(peer);
+    for (const peers of this.latest.values()) peers.delete(peer);
   }
 }

@@ -28,3 +28,21 @@ export {
 export { SCAN_DONE, scanAll, type ItemReader, type ReplicaStore, type ScanSource } from './scanSource.js';
 export { intersectMasks, maskSlots, sameSlots, slotMask } from './slotSet.js';
 export { ANTI_ENTROPY_PROTOCOL, AnswerStatus, AntiEntropyPeerError } from './wire.js';
+export {
+  AntiEntropyCall,
+  AntiEntropyService,
+  type AntiEntropyCache,
+  type AntiEntropyLog,
+  type AntiEntropyPlacement,
+  type AntiEntropyServiceDeps,
+  type AntiEntropyTransport,
+  type LastRound,
+} from './AntiEntropyService.js';
+export { antiEntropyMetrics } from './antiEntropyMetrics.js';
+export {
+  AntiEntropyTransportError,
+  antiEntropyRequests,
+  replicaTransport,
+  type AntiEntropyRequests,
+  type ReplicaTransportDeps,
+} from './replicaTransport.js';

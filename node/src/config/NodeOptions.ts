@@ -1,3 +1,4 @@
+import { DEFAULT_ANTI_ENTROPY_OPTIONS } from '../antientropy/AntiEntropyOptions.js';
 import type { EvictionPolicyName } from '../store/index.js';
 
 /** One named cache a node serves. */
@@ -126,10 +127,34 @@ export interface NodeOptions {
   transferBatchBytes: number;
   /** Rebalancing: how long a node keeps a slot's data after it stops holding it (a move back finds it there), ms. */
   dropGraceMs: number;
+  /**
+   * Anti-entropy: rounds with each peer compare the replicas' per-slot
+   * digests and repair the slots that differ (docs/anti-entropy.md). Off by
+   * default; when on, antiEntropyMaxIntervalMs must be below tombstoneGraceMs.
+   */
+  antiEntropy: boolean;
+  /** Anti-entropy: interval between rounds with a peer after a repair (and the first), ms; at least 1000. */
+  antiEntropyMinIntervalMs: number;
+  /** Anti-entropy: longest interval (reached by doubling after clean or failed rounds), ms; below tombstoneGraceMs. */
+  antiEntropyMaxIntervalMs: number;
+  /** Anti-entropy: slots per range of the Merkle tree. */
+  antiEntropyLeafSlots: number;
+  /** Anti-entropy: index positions a scan step examines before yielding the event loop. */
+  antiEntropyScanWork: number;
+  /** Anti-entropy: values expiring within this long of a round's start are not compared, ms. */
+  antiEntropyCutoffMarginMs: number;
+  /** Anti-entropy: differing slots repaired per fetch and push message. */
+  antiEntropyRepairSlots: number;
   /** Tests only: this node's clocks run this many ms ahead (negative: behind) of the machine's. */
   testClockOffsetMs: number;
   /** Tests only: expose the gossip fault hook (drop rate, blocked peers) on the admin API. */
   testFaults: boolean;
+  /**
+   * Tests only: `POST /v1/test/write-local` writes a key into this node's own
+   * store with a new version and replicates nothing, so a test can make the
+   * replicas differ. 404 when off.
+   */
+  testWriteLocal: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -192,7 +217,15 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   maxConcurrentTransfers: 4,
   transferBatchBytes: MIB,
   dropGraceMs: 30_000,
+  antiEntropy: false,
+  antiEntropyMinIntervalMs: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyMinIntervalMs,
+  antiEntropyMaxIntervalMs: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyMaxIntervalMs,
+  antiEntropyLeafSlots: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyLeafSlots,
+  antiEntropyScanWork: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyScanWork,
+  antiEntropyCutoffMarginMs: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyCutoffMarginMs,
+  antiEntropyRepairSlots: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyRepairSlots,
   testClockOffsetMs: 0,
   testFaults: false,
+  testWriteLocal: false,
   logLevel: 'info',
 };

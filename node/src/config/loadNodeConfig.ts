@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { SLOT_COUNT } from '@meshcache/proto';
 import { z } from 'zod';
 import { ConfigError } from './ConfigError.js';
 import { DEFAULT_CACHE_OPTIONS, DEFAULT_NODE_OPTIONS, type NodeOptions } from './NodeOptions.js';
@@ -106,8 +107,19 @@ const nodeSchema = z
     maxConcurrentTransfers: positiveInt.max(64, 'must be at most 64'),
     transferBatchBytes: byteSize,
     dropGraceMs: z.number().int('must be an integer').min(0, 'must be 0 or more'),
+    antiEntropy: z.boolean({ error: 'must be true or false' }),
+    antiEntropyMinIntervalMs: positiveInt.min(
+      1000,
+      'must be at least 1000: a round scans the whole cache on both nodes',
+    ),
+    antiEntropyMaxIntervalMs: positiveInt,
+    antiEntropyLeafSlots: positiveInt.max(SLOT_COUNT, `must be at most ${SLOT_COUNT} (the slot count)`),
+    antiEntropyScanWork: positiveInt,
+    antiEntropyCutoffMarginMs: z.number().int('must be an integer').min(0, 'must be 0 or more'),
+    antiEntropyRepairSlots: positiveInt.max(SLOT_COUNT, `must be at most ${SLOT_COUNT} (the slot count)`),
     testClockOffsetMs: z.number().int('must be an integer'),
     testFaults: z.boolean({ error: 'must be true or false' }),
+    testWriteLocal: z.boolean({ error: 'must be true or false' }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   })
   .strict()
@@ -122,6 +134,15 @@ const nodeSchema = z
     path: ['maxHintAgeMs'],
     message:
       'must be below tombstoneGraceMs: a hint replayed after its tombstone was purged could bring a deleted value back',
+  })
+  .refine((o) => o.antiEntropyMaxIntervalMs > o.antiEntropyMinIntervalMs, {
+    path: ['antiEntropyMaxIntervalMs'],
+    message: 'must be above antiEntropyMinIntervalMs',
+  })
+  .refine((o) => !o.antiEntropy || o.antiEntropyMaxIntervalMs < o.tombstoneGraceMs, {
+    path: ['antiEntropyMaxIntervalMs'],
+    message:
+      'must be below tombstoneGraceMs when antiEntropy is on: every tombstone must meet a round before its grace runs out, or it waits for one past its grace',
   });
 
 type Kind = 'string' | 'int' | 'float' | 'bool' | 'list' | 'caches';
@@ -183,10 +204,36 @@ const SETTINGS: Record<Exclude<keyof NodeOptions, never>, { kind: Kind; help: st
   requestTimeoutMs: { kind: 'int', help: 'deadline of an operation that carries none, ms' },
   transferBytesPerSecond: { kind: 'int', help: 'bytes per second this node pulls in slot transfers' },
   maxConcurrentTransfers: { kind: 'int', help: 'slot groups this node fills at once' },
-  transferBatchBytes: { kind: 'int', help: 'bytes of items in one transfer batch (capped at maxFrameBytes / 2)' },
+  transferBatchBytes: {
+    kind: 'int',
+    help: 'bytes of items in one transfer batch (capped at maxFrameBytes / 2)',
+  },
   dropGraceMs: { kind: 'int', help: 'how long data of a slot this node no longer holds is kept, ms' },
+  antiEntropy: {
+    kind: 'bool',
+    help: 'compare replicas in the background and repair differences (true/false)',
+  },
+  antiEntropyMinIntervalMs: {
+    kind: 'int',
+    help: 'anti-entropy: interval between rounds with a peer after a repair (>= 1000), ms',
+  },
+  antiEntropyMaxIntervalMs: {
+    kind: 'int',
+    help: 'anti-entropy: longest interval between rounds with a peer (below tombstoneGraceMs), ms',
+  },
+  antiEntropyLeafSlots: { kind: 'int', help: 'anti-entropy: slots per range of the digest tree' },
+  antiEntropyScanWork: { kind: 'int', help: 'anti-entropy: index positions per scan step between yields' },
+  antiEntropyCutoffMarginMs: {
+    kind: 'int',
+    help: 'anti-entropy: values expiring this soon after a round starts are not compared, ms',
+  },
+  antiEntropyRepairSlots: { kind: 'int', help: 'anti-entropy: differing slots repaired per message' },
   testClockOffsetMs: { kind: 'int', help: "tests only: run this node's clocks this many ms off" },
   testFaults: { kind: 'bool', help: 'tests only: gossip fault hook on the admin API (true/false)' },
+  testWriteLocal: {
+    kind: 'bool',
+    help: "tests only: POST /v1/test/write-local writes into this node's store alone (true/false)",
+  },
   logLevel: { kind: 'string', help: 'fatal, error, warn, info, debug or trace' },
 };
 

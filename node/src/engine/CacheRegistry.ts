@@ -1,12 +1,23 @@
 import type { CacheInfo } from '@meshcache/proto';
 import { Consistency } from '@meshcache/proto';
 import type { CacheOptions } from '../config/NodeOptions.js';
-import { ArenaStore, type HybridLogicalClock } from '../store/index.js';
+import { ArenaStore, type HybridLogicalClock, type StoreReplication } from '../store/index.js';
 
 /** What replicated caches (replication factor above 1) need: see StoreOptions.replication. */
 export interface ReplicatedCacheSettings {
   tombstoneGraceMs: number;
   settled: (hlc: number, node: number) => boolean;
+  /** Anti-entropy's purge rule for the cache's tombstones (StoreReplication.covered); absent when it is off. */
+  covered?: (cache: string, slot: number, writtenAtMs: number) => boolean;
+}
+
+function replicationOf(cache: string, r: ReplicatedCacheSettings): StoreReplication {
+  const covered = r.covered;
+  return {
+    tombstoneGraceMs: r.tombstoneGraceMs,
+    settled: r.settled,
+    ...(covered !== undefined ? { covered: (slot: number, at: number) => covered(cache, slot, at) } : {}),
+  };
 }
 
 /** The caches one node serves, by name, with their settings: one off-heap ArenaStore each. */
@@ -33,7 +44,9 @@ export class CacheRegistry {
           maxKeyBytes,
           evictionPolicy: cache.evictionPolicy,
           // Copies on several nodes: deletes, expiries and evictions must leave versions behind.
-          ...(replicated !== undefined && cache.replicationFactor > 1 ? { replication: replicated } : {}),
+          ...(replicated !== undefined && cache.replicationFactor > 1
+            ? { replication: replicationOf(cache.name, replicated) }
+            : {}),
         },
         clock,
         now,

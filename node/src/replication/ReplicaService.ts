@@ -13,6 +13,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@meshcache/proto';
 import type { Logger } from 'pino';
+import type { AntiEntropyRequests } from '../antientropy/replicaTransport.js';
 import type { OperationCoordinator } from '../coordinator/OperationCoordinator.js';
 import type { ReplicaApplier } from '../engine/ReplicaApplier.js';
 import { hlcPhysicalMs, type HybridLogicalClock } from '../store/index.js';
@@ -56,8 +57,10 @@ export interface ReplicaServiceDeps {
   staleEpoch: (cache: string, key: Uint8Array, epoch: number) => boolean;
   coordinator: OperationCoordinator;
   settled: SettledTable;
-  /** Requests of rebalancing and anti-entropy (SCAN, SYNC, FILLED, DIGESTS, DRAIN) and read readiness. */
+  /** Requests of rebalancing (SCAN, SYNC, FILLED, DRAIN) and read readiness. */
   rebalance: RebalanceRequests;
+  /** Anti-entropy's requests (DIGESTS), answered for the stream's peer. */
+  antiEntropy: AntiEntropyRequests;
   /** A peer's frame showed the epoch it holds. */
   peerEpoch: (peer: string, epoch: number) => void;
   log: Logger;
@@ -68,7 +71,7 @@ export interface RebalanceRequests {
   /** Whether this node may answer reads of the key's slot (it has filled it); false answers NOT_READY. */
   readable(cache: string, key: Uint8Array): boolean;
   /**
-   * Answers a SCAN, SYNC, FILLED, DIGESTS or DRAIN request from `peer` sent
+   * Answers a SCAN, SYNC, FILLED or DRAIN request from `peer` sent
    * at `epoch`: fills `reply` and returns true, or returns false and calls
    * `later` with the reply when it is ready.
    */
@@ -304,6 +307,7 @@ export class ReplicaService {
         if (this.d.staleEpoch(request.cache, request.key, epoch)) {
           this.counters.staleEpochRefusals++;
           reply.code = ErrorCode.STALE_EPOCH;
+          reply.epoch = this.d.epoch();
           reply.message = `slot placement changed after epoch ${epoch}; this node holds epoch ${this.d.epoch()}`;
           return reply;
         }
@@ -341,6 +345,7 @@ export class ReplicaService {
           .execute(op, {
             consistency: op.consistency || Consistency.CONSISTENCY_DEFAULT,
             deadline: started + timeoutMs,
+            forwarded: true,
           })
           .then((result: Result) => {
             reply.result = result;
@@ -348,10 +353,11 @@ export class ReplicaService {
           });
         return undefined;
       }
+      case ReplicaOpType.DIGESTS:
+        return this.d.antiEntropy.handle(peer, request, reply, async) ? reply : undefined;
       case ReplicaOpType.SCAN:
       case ReplicaOpType.SYNC:
       case ReplicaOpType.FILLED:
-      case ReplicaOpType.DIGESTS:
       case ReplicaOpType.DRAIN:
         return this.d.rebalance.handle(peer, request, epoch, reply, async) ? reply : undefined;
       default:

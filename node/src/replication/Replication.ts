@@ -19,6 +19,16 @@ import type { SettledTable } from './SettledTable.js';
 import { ReplicaOpType, ErrorCode } from '@meshcache/proto';
 import { type HybridLogicalClock, makeHlc } from '../store/index.js';
 import { type RebalanceMembership, Rebalancer } from '../rebalance/Rebalancer.js';
+import { AntiEntropyService } from '../antientropy/AntiEntropyService.js';
+import { antiEntropyRequests, replicaTransport } from '../antientropy/replicaTransport.js';
+import { NodeScheduler } from '../membership/NodeScheduler.js';
+
+/**
+ * How long an anti-entropy request waits for its answer: a DIGESTS answer
+ * follows a scan of the whole cache on the peer (about a second per million
+ * items, longer under load), far more than a client operation's deadline.
+ */
+const ANTI_ENTROPY_REQUEST_TIMEOUT_MS = 60_000;
 
 /** How often settled marks go out and hints are replayed. */
 const TICK_MS = 100;
@@ -55,6 +65,8 @@ export class Replication {
   readonly marks: SettledMarks;
   readonly clockGuard: ClockGuard;
   readonly rebalancer: Rebalancer;
+  /** Anti-entropy rounds and answers; undefined when the node runs without (`antiEntropy` off). */
+  readonly antiEntropy: AntiEntropyService | undefined;
   readonly stats = new ReplicationStats();
   private readonly server: grpc.Server;
   private timer: NodeJS.Timeout | undefined;
@@ -160,6 +172,8 @@ export class Replication {
         this.peers.sendUnsettled(this.sets.peers(), write);
       },
       options: { readRepairChance: o.readRepairChance },
+      filled: (cacheIndex, slot) =>
+        this.rebalancer.fill.isFilled(d.caches.options[cacheIndex]!.replicationFactor, slot),
     });
     this.rebalancer = new Rebalancer({
       selfId: o.id,
@@ -182,6 +196,7 @@ export class Replication {
       log: log.child({ component: 'rebalance' }),
     });
     const factors = new Map(d.caches.options.map((c) => [c.name, c.replicationFactor]));
+    this.antiEntropy = o.antiEntropy ? this.createAntiEntropy(log) : undefined;
     this.service = new ReplicaService({
       nodeId: o.id,
       clock: d.clock,
@@ -197,6 +212,7 @@ export class Replication {
       coordinator: this.coordinator,
       settled: d.settled,
       rebalance: this.rebalancer,
+      antiEntropy: antiEntropyRequests(() => this.antiEntropy, o.maxFrameBytes),
       peerEpoch: (peer, epoch) => this.sets.noteEpoch(peer, epoch),
       log,
     });
@@ -212,6 +228,7 @@ export class Replication {
     this.server.addService(ReplicaService.definition(o.maxFrameBytes), this.service.handlers());
     this.sets.onEpoch(() => {
       const members = new Set(this.sets.peers());
+      this.antiEntropy?.refresh();
       this.peers.retain(members);
       for (const id of this.clockGuard.peers()) if (!members.has(id)) this.clockGuard.forget(id);
     });
@@ -246,7 +263,50 @@ export class Replication {
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
     this.rebalancer.start();
+    this.antiEntropy?.start();
     return this.port;
+  }
+
+  private createAntiEntropy(log: Logger): AntiEntropyService {
+    const o = this.d.options;
+    const sets = this.sets;
+    const fill = this.rebalancer.fill;
+    return new AntiEntropyService({
+      nodeId: o.id,
+      options: {
+        antiEntropyMinIntervalMs: o.antiEntropyMinIntervalMs,
+        antiEntropyMaxIntervalMs: o.antiEntropyMaxIntervalMs,
+        antiEntropyLeafSlots: o.antiEntropyLeafSlots,
+        antiEntropyScanWork: o.antiEntropyScanWork,
+        antiEntropyCutoffMarginMs: o.antiEntropyCutoffMarginMs,
+        antiEntropyRepairSlots: o.antiEntropyRepairSlots,
+      },
+      tombstoneGraceMs: o.tombstoneGraceMs,
+      caches: this.d.caches.options.flatMap((c) => {
+        const store = this.d.caches.get(c.name);
+        return c.replicationFactor > 1 && store !== undefined
+          ? [{ name: c.name, replicationFactor: c.replicationFactor, store }]
+          : [];
+      }),
+      placement: {
+        hasTable: (rf) => sets.table(rf) !== undefined,
+        replicas: (rf, slot) => sets.table(rf)?.replicas(slot) ?? [],
+        holds: (rf, slot, id) => (sets.table(rf)?.positionOf(slot, id) ?? -1) >= 0,
+        isPending: (rf, slot) => sets.pending(rf)?.isPending(slot) === true,
+        isFilled: (rf, slot) => fill.isFilled(rf, slot),
+        isLive: (id) => sets.isLive(id),
+        peers: () => sets.peers(),
+      },
+      transport: replicaTransport({
+        send: (peer, request, done) => this.peers.send(peer, request, done),
+        timeoutMs: ANTI_ENTROPY_REQUEST_TIMEOUT_MS,
+      }),
+      wallClock: this.d.wallClock,
+      random: { next: Math.random },
+      scheduler: new NodeScheduler((err) => log.error({ err }, 'anti-entropy timer failed')),
+      yieldTurn: () => new Promise<void>((resolve) => setImmediate(resolve)),
+      log: log.child({ component: 'anti-entropy' }),
+    });
   }
 
   /** Membership says a member is back: replay its hints without waiting out a stream backoff. */
@@ -289,6 +349,7 @@ export class Replication {
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.rebalancer.stop();
+    this.antiEntropy?.stop();
     this.service.close();
     this.peers.close();
     await new Promise<void>((resolve) => {

@@ -40,6 +40,15 @@ export interface StoreReplication {
    * must not call back into the store.
    */
   settled(hlc: number, node: number): boolean;
+  /**
+   * The other way a tombstone past its grace may go when its version is not
+   * settled (and it is not pinned): anti-entropy rounds that started after
+   * it was written here (`writtenAtMs`: its purge time less the grace) have
+   * compared its slot with every current replica, so each holds it or newer
+   * (see RoundLedger). Absent: only settled tombstones are purged. Called
+   * during store operations: it must not call back into the store.
+   */
+  covered?(slot: number, writtenAtMs: number): boolean;
 }
 
 /** Monotonic counters, read by metrics. */
@@ -50,7 +59,7 @@ export interface StoreStats {
   expirations: number;
   sets: number;
   deletes: number;
-  /** Replicated caches: tombstones dropped once past their grace period, settled and not pinned. */
+  /** Replicated caches: tombstones dropped once past their grace period, not pinned, and settled or covered. */
   tombstonesPurged: number;
   /** Replicated caches: evictions that left a tombstone because their version was not settled. */
   evictionMarkers: number;

@@ -91,8 +91,10 @@
  *   copies them forward (header and key only, so never more than the item
  *   they replace) unless purgeable: past tombstoneGraceMs since written
  *   (their expiresAt holds that time, and they are in the TTL array, so
- *   active expiry samples them too), settled, and not pinned. Then they are
- *   dropped (stats.tombstonesPurged).
+ *   active expiry samples them too), not pinned, and settled or COVERED
+ *   (options.replication.covered: anti-entropy rounds have compared the
+ *   slot with every replica since the tombstone was written here). Then they
+ *   are dropped (stats.tombstonesPurged).
  * - SETTLED: options.replication.settled(hlc, node), asked of the node, which
  *   knows from its replicas' watermarks whether all of them hold that version
  *   or newer; only then can no older copy come back. A version pinned with
@@ -332,6 +334,8 @@ export class ArenaStore {
     if (repl !== undefined) {
       requireInteger('replication.tombstoneGraceMs', repl.tombstoneGraceMs, 0, MAX_TTL_MS);
       if (typeof repl.settled !== 'function') throw new TypeError('replication.settled must be a function');
+      if (repl.covered !== undefined && typeof repl.covered !== 'function')
+        throw new TypeError('replication.covered must be a function');
     }
     this.repl = repl ?? null;
     this.graceMs = repl?.tombstoneGraceMs ?? 0;
@@ -1544,9 +1548,24 @@ export class ArenaStore {
     );
   }
 
-  /** Whether a tombstone may be dropped: past its grace period, not pinned, and settled. */
+  /** Whether a tombstone may be dropped: past its grace period, not pinned, and settled or covered. */
   private purgeable(ref: number, now: number): boolean {
-    return this.segF64[ref >>> this.unitBits]![ref & this.unitMask]! <= now && this.settledAt(ref);
+    const expiresAt = this.segF64[ref >>> this.unitBits]![ref & this.unitMask]!;
+    return expiresAt <= now && this.mayForget(ref, expiresAt);
+  }
+
+  /**
+   * Whether the tombstone `ref`, past its grace (its purge time is
+   * `expiresAt`), may be forgotten: not pinned, and settled, or else covered
+   * by anti-entropy rounds since it was written here.
+   */
+  private mayForget(ref: number, expiresAt: number): boolean {
+    if (this.settledAt(ref)) return true;
+    const covered = this.repl!.covered;
+    if (covered === undefined) return false;
+    const i32 = this.segI32[ref >>> this.unitBits]!;
+    if ((i32[((ref & this.unitMask) << 1) + I32_META]! & FLAG_PINNED) !== 0) return false;
+    return covered(this.slotOf(ref), expiresAt - this.graceMs);
   }
 
   /** Drops the tombstone `ref` (indexed at `p`), counting it. */
@@ -1570,7 +1589,7 @@ export class ArenaStore {
         if (this.expiresAtOf(ref) > now) continue;
         const p = this.index.positionOf(this.hashOf(ref), ref);
         if (this.isTombstone(ref)) {
-          if (!this.settledAt(ref)) continue; // kept: its version is still needed
+          if (!this.mayForget(ref, this.expiresAtOf(ref))) continue; // kept: its version is still needed
           this.purge(p, ref);
         } else {
           this.expireFound(p);
@@ -1665,7 +1684,7 @@ export class ArenaStore {
         if (ref === this.keepRef) {
           dest = tq;
         } else if ((meta & FLAG_TOMBSTONE) !== 0) {
-          if (expiresAt <= now && this.settledAt(ref)) {
+          if (expiresAt <= now && this.mayForget(ref, expiresAt)) {
             this.countTombstone(meta, -1);
             this.dropReclaimed(p, i32, base, meta);
             this.stats.tombstonesPurged++;
@@ -1852,7 +1871,7 @@ export class ArenaStore {
           let drop = false;
           if (ref !== this.keepRef && expiresAt !== 0) {
             if ((meta & FLAG_TOMBSTONE) !== 0) {
-              if (expiresAt <= now && this.settledAt(ref)) {
+              if (expiresAt <= now && this.mayForget(ref, expiresAt)) {
                 this.countTombstone(meta, -1);
                 this.stats.tombstonesPurged++;
                 drop = true;
