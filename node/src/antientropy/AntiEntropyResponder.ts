@@ -135,6 +135,7 @@ export class AntiEntropyResponder {
           m.seed,
           d.options.antiEntropyScanWork,
           d.yieldTurn,
+          m.tombstoneHorizonMs,
         );
         d.stats.itemsDigested += digests.items;
         session.tree = new MerkleTree(digests, maskSlots(slots), m.leafSlots);

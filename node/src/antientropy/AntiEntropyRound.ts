@@ -42,6 +42,12 @@ export interface AntiEntropyRuntime {
   /** Resolves on a later turn of the event loop (setImmediate in a node). */
   yieldTurn(): Promise<void>;
   options: Readonly<AntiEntropyOptions>;
+  /**
+   * The stores' tombstone grace: tombstones whose version is older than a
+   * round's start less this are left out of its digests (see SlotDigests).
+   * Undefined: every tombstone counts.
+   */
+  tombstoneGraceMs?: number;
   stats: AntiEntropyStats;
   /** Told of every completed round, for the tombstone purge rule. */
   ledger?: RoundLedger;
@@ -124,6 +130,7 @@ export class AntiEntropyRound {
     const o = rt.options;
     const startedAtMs = rt.wallClock();
     const cutoffMs = startedAtMs + o.antiEntropyCutoffMarginMs;
+    const tombstoneHorizonMs = rt.tombstoneGraceMs === undefined ? 0 : startedAtMs - rt.tombstoneGraceMs;
     const seed = randomSeed(rt.random);
     const roundId = `${rt.nodeId}/${++this.rounds}/${(seed[0]! >>> 0).toString(36)}`;
     const report: RoundReport = {
@@ -152,7 +159,15 @@ export class AntiEntropyRound {
       return answer;
     };
 
-    const local = await buildSlotDigests(store, slots, cutoffMs, seed, o.antiEntropyScanWork, rt.yieldTurn);
+    const local = await buildSlotDigests(
+      store,
+      slots,
+      cutoffMs,
+      seed,
+      o.antiEntropyScanWork,
+      rt.yieldTurn,
+      tombstoneHorizonMs,
+    );
     rt.stats.itemsDigested += local.items;
     let tree = new MerkleTree(local, maskSlots(slots), o.antiEntropyLeafSlots);
     report.slots = tree.slots.length;
@@ -165,6 +180,7 @@ export class AntiEntropyRound {
           cache,
           seed,
           cutoffMs,
+          tombstoneHorizonMs,
           leafSlots: o.antiEntropyLeafSlots,
           slots,
           root: tree.root,

@@ -148,6 +148,7 @@ export class AntiEntropyService {
       random: d.random,
       yieldTurn: d.yieldTurn,
       options: d.options,
+      tombstoneGraceMs: d.tombstoneGraceMs,
       stats: this.stats,
       ledger: this.ledger,
     });

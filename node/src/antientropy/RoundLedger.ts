@@ -5,10 +5,12 @@ import type { AntiEntropyStats } from './AntiEntropyStats.js';
  * Which anti-entropy rounds have covered each slot, for the tombstone purge
  * rule: a tombstone may be purged once past its grace AND a round for its
  * slot that started after the tombstone was written has completed with every
- * current replica of the slot. Such a round digested the tombstone (they
- * always count) and repaired any slot where the peer differed, so every
- * replica holds the tombstone or something newer, and no older copy can come
- * back from any of them once it is gone.
+ * current replica of the slot. Such a round repaired every slot where the
+ * peer differed: the tombstone counted in the digests unless its version was
+ * past the round's tombstone horizon, and then an older value of the key on
+ * the peer still counted (see SlotDigests). So every replica holds the
+ * tombstone, something newer, or nothing of the key, and no older copy can
+ * come back from any of them once it is gone.
  *
  * Per cache and peer it keeps, per slot, the latest start time of a round
  * completed with that peer (rounds this node ran, and rounds peers ran with

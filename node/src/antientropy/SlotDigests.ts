@@ -25,10 +25,27 @@
  * - values alive past the round's cutoff: a value whose expiresAt is
  *   non-zero and <= cutoffMs is left out, so replicas whose copies of an
  *   item expire (and get collected) at slightly different moments agree;
- * - every tombstone, with its expiry digested as 0: a tombstone's expiresAt
- *   is its local purge time, which differs between replicas.
+ * - every tombstone whose version is newer than the round's tombstone
+ *   horizon (its start less tombstoneGraceMs), with its expiry digested as
+ *   0: a tombstone's expiresAt is its local purge time, which differs
+ *   between replicas.
+ *
+ * Why tombstones past the horizon are left out: each replica purges a
+ * tombstone on its own schedule (a grace from when IT received it, then
+ * settled or covered), so for a while one replica holds it and another does
+ * not. Were it counted, a round in that window would copy it back to the
+ * replica that purged it, with a fresh grace there, and the two could pass
+ * it back and forth for good (measured: a pinned tombstone on two replicas
+ * was pushed to the third every grace). No replica purges a tombstone
+ * before a grace past its version, so until the horizon passes it, every
+ * replica that received it still holds it, and a difference is real. Past
+ * it, leaving it out loses no repair: a replica holding an OLDER value of
+ * the key still counts that value, so the slot differs and the repair
+ * (whose entries carry every tombstone, entries.ts) gives it the tombstone;
+ * a replica holding nothing needs nothing.
  */
 import { SLOT_COUNT } from '@meshcache/proto';
+import { makeHlc } from '../store/HybridLogicalClock.js';
 import { blocksOf, hashBytes, hashFinish, hashReset, hashWords } from './hash128.js';
 import { scanAll, type ItemReader, type ScanSource } from './scanSource.js';
 
@@ -109,10 +126,20 @@ export function digestItem(
   );
 }
 
-/** Whether a round with this cutoff leaves the item out (a value expiring by then). */
-export function leftOutAt(src: ItemReader, h: number, cutoffMs: number): boolean {
+/**
+ * Whether a round with this cutoff leaves the item out of its digests: a
+ * value expiring by then, or a tombstone whose version is older than
+ * `horizonHlc` (0: none is; what entries use, which carry every tombstone).
+ */
+export function leftOutAt(src: ItemReader, h: number, cutoffMs: number, horizonHlc = 0): boolean {
+  if (src.isTombstone(h)) return src.hlcOf(h) < horizonHlc;
   const expiresAt = src.expiresAtOf(h);
-  return expiresAt !== 0 && expiresAt <= cutoffMs && !src.isTombstone(h);
+  return expiresAt !== 0 && expiresAt <= cutoffMs;
+}
+
+/** The HLC below which tombstones are left out, for a horizon in epoch ms (0 or less: none). */
+export function horizonHlcOf(tombstoneHorizonMs: number): number {
+  return tombstoneHorizonMs > 0 ? makeHlc(Math.floor(tombstoneHorizonMs), 0) : 0;
 }
 
 /**
@@ -126,8 +153,9 @@ export class SlotDigests {
   readonly bytes = new Uint8Array(this.words.buffer);
   /** Items digested. */
   items = 0;
-  /** Values left out because they expire by the cutoff. */
+  /** Values left out because they expire by the cutoff, and tombstones past the horizon. */
   leftOut = 0;
+  private readonly horizonHlc: number;
   /** add as a scan visitor (bound once, so a scan step allocates nothing). */
   readonly visit = (h: number, slot: number): void => this.add(h, slot);
   private src: ItemReader | undefined;
@@ -135,7 +163,11 @@ export class SlotDigests {
   constructor(
     readonly cutoffMs: number,
     readonly seed: DigestSeed = ZERO_SEED,
-  ) {}
+    /** Tombstones whose version is older than this (epoch ms) are left out; 0 = none. */
+    readonly tombstoneHorizonMs = 0,
+  ) {
+    this.horizonHlc = horizonHlcOf(tombstoneHorizonMs);
+  }
 
   /** Where visit reads items from. */
   readFrom(src: ItemReader): this {
@@ -146,7 +178,7 @@ export class SlotDigests {
   /** Folds item `h` of the source (readFrom) into `slot`'s digest, unless the cutoff leaves it out. */
   add(h: number, slot: number): void {
     const src = this.src!;
-    if (leftOutAt(src, h, this.cutoffMs)) {
+    if (leftOutAt(src, h, this.cutoffMs, this.horizonHlc)) {
       this.leftOut++;
       return;
     }
@@ -164,7 +196,7 @@ export class SlotDigests {
     tombstone: boolean,
     expiresAt: number,
   ): void {
-    if (!tombstone && expiresAt !== 0 && expiresAt <= this.cutoffMs) {
+    if (tombstone ? hlc < this.horizonHlc : expiresAt !== 0 && expiresAt <= this.cutoffMs) {
       this.leftOut++;
       return;
     }
@@ -213,8 +245,9 @@ export async function buildSlotDigests(
   seed: DigestSeed,
   scanWork: number,
   yieldTurn: () => Promise<void>,
+  tombstoneHorizonMs = 0,
 ): Promise<SlotDigests> {
-  const digests = new SlotDigests(cutoffMs, seed).readFrom(source);
+  const digests = new SlotDigests(cutoffMs, seed, tombstoneHorizonMs).readFrom(source);
   await scanAll(source, mask, scanWork, yieldTurn, digests.visit);
   return digests;
 }

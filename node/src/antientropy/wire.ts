@@ -3,8 +3,8 @@
  * payloads and both sides count exactly what crossed. A round is four
  * requests from the node running it (the initiator) to a peer:
  *
- *   DIGESTS  round id, initiator id, cache, seed, cutoff, leafSlots, the
- *            slots to compare, the initiator's root
+ *   DIGESTS  round id, initiator id, cache, seed, cutoff, tombstone
+ *            horizon, leafSlots, the slots to compare, the initiator's root
  *     answer: the slots the peer accepted (only when fewer), its root, and
  *             its range digests unless the roots were equal
  *   SLOTS    the differing ranges -> answer: the peer's slot digests for them
@@ -68,6 +68,8 @@ export interface DigestsRequest {
   cache: string;
   seed: DigestSeed;
   cutoffMs: number;
+  /** Tombstones whose version is older than this (epoch ms) are left out of both sides' digests; 0 = none. */
+  tombstoneHorizonMs: number;
   leafSlots: number;
   /** The slots to compare (a mask). */
   slots: Uint8Array;
@@ -153,6 +155,7 @@ export function encodeDigestsRequest(m: DigestsRequest): Uint8Array {
   w.string(m.cache);
   for (let i = 0; i < 4; i++) w.u32(m.seed[i]!);
   w.f64(m.cutoffMs);
+  w.f64(m.tombstoneHorizonMs);
   w.varint(m.leafSlots);
   writeSlotSet(w, m.slots);
   w.raw(m.root);
@@ -167,11 +170,12 @@ export function decodeDigestsRequest(bytes: Uint8Array): DigestsRequest {
   const seed = new Int32Array(4);
   for (let i = 0; i < 4; i++) seed[i] = r.u32();
   const cutoffMs = r.f64();
+  const tombstoneHorizonMs = r.f64();
   const leafSlots = r.varint();
   if (leafSlots < 1) throw new AntiEntropyWireError('leafSlots must be >= 1');
   const slots = readSlotSet(r);
   const root = r.raw(DIGEST_BYTES);
-  return { roundId, from, cache, seed, cutoffMs, leafSlots, slots, root };
+  return { roundId, from, cache, seed, cutoffMs, tombstoneHorizonMs, leafSlots, slots, root };
 }
 
 export function encodeDigestsAnswer(m: DigestsAnswer): Uint8Array {

@@ -301,6 +301,7 @@ describe('rounds that fail', () => {
           cache: CACHE,
           seed: ZERO_SEED,
           cutoffMs: NOW,
+          tombstoneHorizonMs: 0,
           leafSlots: 64,
           slots: ALL,
           root: new Uint8Array(16),

@@ -70,6 +70,7 @@ describe('messages', () => {
     cache: 'sessions',
     seed: new Int32Array([1, -2, 3, 0x7fffffff]),
     cutoffMs: 1_700_000_000_123,
+    tombstoneHorizonMs: 1_699_999_400_123,
     leafSlots: 64,
     slots: slotMask([1, 2, 3, 100]),
     root: Uint8Array.from({ length: 16 }, (_, i) => i),
