@@ -58,7 +58,7 @@ export interface AntiEntropyInfo {
     tombstonePurgesBlocked: number;
   };
   loops: { peer: string; cache: string; last: { outcome: string; error?: string } | null }[];
-  covered: { peer: string; cache: string; ageMs: number; slots: number }[];
+  covered: { peer: string; cache: string; startedAt: string; ageMs: number; slots: number }[];
 }
 
 export interface CacheInfo {
