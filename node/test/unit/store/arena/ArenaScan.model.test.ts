@@ -190,7 +190,8 @@ describe('ArenaStore.scan under traffic (model)', () => {
         }),
         (run) => runScan(run),
       ),
-      { numRuns: 30 },
+      // A fixed seed: the assertions on what the runs exercised below must not depend on luck.
+      { numRuns: 30, seed: 0x5ca1ab1e },
     );
     // The runs together met every kind of move the scan must survive.
     expect(seen.runs).toBe(30);
@@ -216,7 +217,7 @@ describe('ArenaStore.scan under traffic (model)', () => {
         }),
         (run) => runDrop(run, flagged),
       ),
-      { numRuns: 8 },
+      { numRuns: 8, seed: 0x5ca1ab1e },
     );
     expect(seen.dropped).toBeGreaterThan(1000);
   });

@@ -43,8 +43,10 @@ export enum ReplicaOpType {
    */
   FILLED = 6,
   /**
-   * DIGESTS - Anti-entropy: reply with digests (`payload`) of the items of `slots`
-   * alive past `cutoff_ms` (`level` 0: per slot range; 1: per slot).
+   * DIGESTS - Anti-entropy: one message of a round (node/src/antientropy/wire.ts) in
+   * `value`, which of them in `level` (0: the initiator's digest root,
+   * 1: slot digests of differing ranges, 2: fetch entries, 3: push entries);
+   * the answer's bytes in the reply's `payload`.
    */
   DIGESTS = 7,
   /**
@@ -200,7 +202,7 @@ export interface ReplicaRequest {
   type: ReplicaOpType;
   cache: string;
   key: Buffer;
-  /** APPLY: the value (empty for a tombstone). */
+  /** APPLY: the value (empty for a tombstone). DIGESTS: the anti-entropy message. */
   value: Buffer;
   /** APPLY: the version (HLC timestamp and writer tag). */
   hlc: number;
@@ -216,7 +218,7 @@ export interface ReplicaRequest {
   timeoutMs: number;
   /** READ: the version only, no value (a coordinator about to stamp a write learns what a quorum holds). */
   versionOnly: boolean;
-  /** SCAN, FILLED, DIGESTS: a 2048-byte bitmap of slots (bit s % 8 of byte s / 8). */
+  /** SCAN, FILLED: a 2048-byte bitmap of slots (bit s % 8 of byte s / 8). */
   slots: Buffer;
   /** SCAN: the key-hash position to continue from (0 to start). */
   cursor: number;
@@ -225,11 +227,11 @@ export interface ReplicaRequest {
   purpose: ScanPurpose;
   /** SCAN (TRANSFER), FILLED: the epoch the move became pending. */
   since: number;
-  /** SCAN, FILLED, DIGESTS: the replication factor whose table `slots` refers to. */
+  /** SCAN, FILLED: the replication factor whose table `slots` refers to. */
   replicationFactor: number;
-  /** DIGESTS: entries expiring at or before this time (epoch ms) are left out. */
+  /** Reserved (unused: anti-entropy carries its cutoff inside its message). */
   cutoffMs: number;
-  /** DIGESTS: 0 = one digest per slot range, 1 = one per slot. */
+  /** DIGESTS: which anti-entropy message `value` holds (see DIGESTS). */
   level: number;
   /** DRAIN: the member to drain. */
   nodeId: string;
@@ -303,7 +305,7 @@ export interface ReplicaReply {
   done: boolean;
   /** SYNC: the replying node's installed epoch. */
   epoch: number;
-  /** DIGESTS: the digests, in slot order. */
+  /** DIGESTS: the anti-entropy answer's bytes. */
   payload: Buffer;
 }
 
