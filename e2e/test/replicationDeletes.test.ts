@@ -38,12 +38,14 @@ jest.setTimeout(240_000);
  *   against C's older value, instead of letting B's answer hide the race.
  * - `--remove-after-ms 120000`: a frozen replica stays in the view (only its
  *   liveness changes), so the replica sets never move during a scenario.
+ * - `--anti-entropy false`: the stale replicas these scenarios build must stay
+ *   stale until a read repairs them (anti-entropy has its own tests).
  * Every scenario records what its clients saw in a History; eviction, which
  * no client asks for, is recorded as a delete of unknown outcome invoked when
  * the filling starts (the cache may drop the key at any instant after that).
  */
 
-const COMMON_ARGS = ['--remove-after-ms', '120000', '--read-repair-chance', '0'];
+const COMMON_ARGS = ['--remove-after-ms', '120000', '--read-repair-chance', '0', '--anti-entropy', 'false'];
 const Q: RecordedCallOptions = { consistency: 'QUORUM', timeoutMs: 5000 };
 const ONE: RecordedCallOptions = { consistency: 'ONE', timeoutMs: 5000 };
 
@@ -339,7 +341,13 @@ describe('replication: deletes, expiries and evictions never bring an older valu
     // Hints expire after 1 s, so the deletes never reach C by hint; tombstones
     // may be purged 3 s after they are written once settled, so a tombstone
     // C never received must stay anyway (it is unsettled, pinned).
-    bed = await Bed.start(['--max-hint-age-ms', '1000', '--tombstone-grace-ms', '3000']);
+    // C keeps a long grace: a node out of touch for longer than its grace wipes
+    // its data and bootstraps when back, which would hide the stale copy this
+    // scenario needs (rebalanceRestart and antiEntropy test that path).
+    bed = await Bed.start(['--max-hint-age-ms', '1000'], (i) => [
+      '--tombstone-grace-ms',
+      i === 2 ? '600000' : '3000',
+    ]);
     const b0 = bed;
     const [a, b, c] = bed.nodes;
     const viaA = bed.via(0, 'viaA');

@@ -129,7 +129,7 @@ export interface NodeOptions {
   dropGraceMs: number;
   /**
    * Anti-entropy: rounds with each peer compare the replicas' per-slot
-   * digests and repair the slots that differ (docs/anti-entropy.md). Off by
+   * digests and repair the slots that differ (docs/anti-entropy.md). On by
    * default; when on, antiEntropyMaxIntervalMs must be below tombstoneGraceMs.
    */
   antiEntropy: boolean;
@@ -217,7 +217,7 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   maxConcurrentTransfers: 4,
   transferBatchBytes: MIB,
   dropGraceMs: 30_000,
-  antiEntropy: false,
+  antiEntropy: true,
   antiEntropyMinIntervalMs: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyMinIntervalMs,
   antiEntropyMaxIntervalMs: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyMaxIntervalMs,
   antiEntropyLeafSlots: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyLeafSlots,
