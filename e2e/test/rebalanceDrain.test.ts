@@ -2,14 +2,8 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { createClient, type MeshcacheClient } from '@meshcache/client';
 import { Cluster, getJson, postJson } from '../src/Cluster.js';
-import {
-  checkHistory,
-  formatSummary,
-  formatViolations,
-  History,
-  summarizeHistory,
-} from '../src/history/index.js';
-import { digestMismatches, waitSettled } from '../src/rebalance/settle.js';
+import { assertHistoryClean, History } from '../src/history/index.js';
+import { waitDigestsMatch, waitSettled } from '../src/rebalance/settle.js';
 import { readAll, runWriters } from '../src/replication/Workload.js';
 import { waitFor } from '../src/waitFor.js';
 
@@ -76,22 +70,13 @@ describe('rebalancing: drain', () => {
     expect(report.failed + report.unknown).toBe(0);
 
     await readAll(clients[0]!, keys, history, 'QUORUM');
-    const violations = checkHistory(history);
-    if (violations.length > 0) {
-      throw new Error(`${formatViolations(violations)}\n${formatSummary(summarizeHistory(history))}`);
-    }
+    assertHistoryClean(history);
     // The drained node stays up, not ready, out of the view, and does not rejoin.
     expect(drained.exitCode).toBeUndefined();
     expect((await fetch(`${drained.adminUrl}/readyz`)).status).toBe(503);
     const view = await getJson<{ member: boolean }>(`${drained.adminUrl}/v1/cluster/view`);
     expect(view.member).toBe(false);
-    const mismatches = await waitFor(
-      async () => {
-        const m = await digestMismatches(remaining, settled, 3);
-        return m.length === 0 ? m : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 500, what: 'per-slot digests to match across the remaining replicas' },
-    ).catch(async () => digestMismatches(remaining, settled, 3));
+    const mismatches = await waitDigestsMatch(remaining, settled, 3);
     expect(mismatches.slice(0, 10)).toEqual([]);
     // Still out a while later: every remaining node holds a view without it.
     const later = await c.waitForAgreement(remaining);

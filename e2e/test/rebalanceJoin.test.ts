@@ -2,14 +2,8 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { createClient, type MeshcacheClient } from '@meshcache/client';
 import { Cluster } from '../src/Cluster.js';
-import {
-  checkHistory,
-  formatSummary,
-  formatViolations,
-  History,
-  summarizeHistory,
-} from '../src/history/index.js';
-import { digestMismatches, waitSettled } from '../src/rebalance/settle.js';
+import { assertHistoryClean, History } from '../src/history/index.js';
+import { waitDigestsMatch, waitSettled } from '../src/rebalance/settle.js';
 import { readAll, runWriters } from '../src/replication/Workload.js';
 import { waitFor } from '../src/waitFor.js';
 
@@ -69,10 +63,7 @@ describe('rebalancing: a 4th node joins under load', () => {
     const reader = createClient({ url: joiner.grpcAddress });
     clients.push(reader);
     await readAll(reader, keys, history, 'QUORUM');
-    const violations = checkHistory(history);
-    if (violations.length > 0) {
-      throw new Error(`${formatViolations(violations)}\n${formatSummary(summarizeHistory(history))}`);
-    }
+    assertHistoryClean(history);
     const missing: string[] = [];
     for (const k of seeded) {
       const got = await reader.get(k, { consistency: 'QUORUM' });
@@ -81,13 +72,7 @@ describe('rebalancing: a 4th node joins under load', () => {
     expect(missing).toEqual([]);
 
     // Old owners drop what moved (after --drop-grace-ms); replicas agree slot by slot.
-    const mismatches = await waitFor(
-      async () => {
-        const m = await digestMismatches(cluster!.nodes, settled, 3);
-        return m.length === 0 ? m : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 500, what: 'per-slot digests to match the table on every node' },
-    ).catch(async () => digestMismatches(cluster!.nodes, settled, 3));
+    const mismatches = await waitDigestsMatch(cluster!.nodes, settled, 3);
     expect(mismatches.slice(0, 10)).toEqual([]);
   });
 });

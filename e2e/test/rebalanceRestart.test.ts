@@ -2,15 +2,9 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { createClient, type MeshcacheClient } from '@meshcache/client';
 import { Cluster, getJson } from '../src/Cluster.js';
-import {
-  checkHistory,
-  formatSummary,
-  formatViolations,
-  History,
-  summarizeHistory,
-} from '../src/history/index.js';
+import { assertHistoryClean, History } from '../src/history/index.js';
 import type { NodeProcess } from '../src/NodeProcess.js';
-import { digestMismatches, waitSettled } from '../src/rebalance/settle.js';
+import { waitDigestsMatch, waitSettled } from '../src/rebalance/settle.js';
 import { outcomeOf, readAll, runWriters } from '../src/replication/Workload.js';
 import { waitFor } from '../src/waitFor.js';
 
@@ -134,17 +128,8 @@ describe('rebalancing: a replica restarted under its id bootstraps', () => {
     const settled = await waitSettled(cluster.running(), 3);
     expect(settled.members.map((m) => m.id).sort()).toEqual(before.members.map((m) => m.id).sort());
     await readAll(clients[0]!, keys, history, 'QUORUM');
-    const violations = checkHistory(history);
-    if (violations.length > 0) {
-      throw new Error(`${formatViolations(violations)}\n${formatSummary(summarizeHistory(history))}`);
-    }
-    const mismatches = await waitFor(
-      async () => {
-        const m = await digestMismatches(cluster!.running(), settled, 3);
-        return m.length === 0 ? m : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 500, what: 'per-slot digests to match across replicas' },
-    ).catch(async () => digestMismatches(cluster!.running(), settled, 3));
+    assertHistoryClean(history);
+    const mismatches = await waitDigestsMatch(cluster.running(), settled, 3);
     expect(mismatches.slice(0, 10)).toEqual([]);
   });
 });

@@ -54,3 +54,18 @@ export async function digestMismatches(
   }
   return out;
 }
+
+/** Waits until digestMismatches finds none (old owners drop after their grace); returns the last mismatches. */
+export async function waitDigestsMatch(
+  nodes: readonly NodeProcess[],
+  topology: Topology,
+  replicationFactor: number,
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const m = await digestMismatches(nodes, topology, replicationFactor);
+    if (m.length === 0 || performance.now() >= end) return m;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
