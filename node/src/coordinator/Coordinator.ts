@@ -405,7 +405,8 @@ export class Coordinator implements OperationCoordinator, RoundHost {
           else if (reply !== undefined && reply.result !== undefined) finish(reply.result);
           else if (reply !== undefined)
             finish(result(op.id, reply.code || ErrorCode.INTERNAL, reply.message));
-          else if (!sent) attempt(k + 1);
+          // Nothing left this node, or a read (safe to ask again) lost with its coordinator: the next replica.
+          else if (!sent || (kind === 'read' && k + 1 < candidates.length)) attempt(k + 1);
           else {
             finish(
               result(

@@ -18,6 +18,8 @@ export interface FillHost {
   /** Sends a SCAN; `done` gets the reply, or undefined when the stream failed. */
   send(target: string, request: ReplicaRequest, done: (reply: ReplicaReply | undefined) => void): void;
   newRequest(): ReplicaRequest;
+  /** Sizes a cache's index for `keys` more keys (a stream in key-hash order packs an undersized one). */
+  reserve(cache: string, keys: number): void;
   /** Merges one entry into the local store (newest version wins); false if the store refused it. */
   apply(cache: string, entry: ReplicaEntry): boolean;
   /** Waits until `bytes` more may be moved under the throttle. */
@@ -43,8 +45,6 @@ export interface FillOutcome {
   lost: boolean;
 }
 
-const NOT_READY_CODES = new Set([ErrorCode.NOT_READY, ErrorCode.STALE_EPOCH]);
-
 /**
  * Fills a group of slots of one replication factor on this node by merging
  * the copies of `need` source replicas, each scanned over every cache of the
@@ -63,6 +63,12 @@ export class FillTask {
   state: FillState = 'waiting';
   /** A task that could not finish waits until then before it runs again (performance.now ms). */
   blockedUntil = 0;
+  /** Candidates unreachable in the last run (why it waits). */
+  unreachable: string[] = [];
+  /** Sources merged in full (across runs). */
+  private readonly merged = new Set<string>();
+  /** Where the next source resumes after one was lost midway. */
+  private resume: { cache: number; cursor: number } | undefined;
   readonly progress: FillProgress = { keys: 0, bytes: 0, sourcesMerged: 0, startedAt: 0, finishedAt: 0 };
   private readonly bitmap: Buffer;
 
@@ -93,62 +99,68 @@ export class FillTask {
   /**
    * Runs to completion. Resolves with the outcome, or undefined when the task
    * was cancelled or cannot finish now (a candidate unreachable; the caller
-   * plans again later).
+   * runs it again later). What it merged stays merged across runs: sources
+   * already merged are not scanned again, and a source lost midway leaves
+   * the position the next one resumes from.
    */
   async run(now: () => number): Promise<FillOutcome | undefined> {
     this.state = 'running';
-    this.progress.startedAt = now();
-    let merged = 0;
+    if (this.progress.startedAt === 0) this.progress.startedAt = now();
     let unreachable = 0;
-    let resumeFrom = 0;
+    this.unreachable = [];
     for (const source of this.candidates) {
-      if (merged >= this.need) break;
+      if (this.merged.size >= this.need) break;
+      if (this.merged.has(source)) continue;
       if (!this.host.reachable(source)) {
         unreachable++;
+        this.unreachable.push(source);
         continue;
       }
-      const r = await this.scanSource(source, resumeFrom);
+      const r = await this.scanSource(source, this.resume ?? { cache: 0, cursor: 0 });
       if (this.cancelled) return undefined;
       if (r.ok) {
-        merged++;
-        resumeFrom = 0;
-      } else if (r.notReady) {
-        resumeFrom = 0;
-      } else {
+        this.merged.add(source);
+        this.resume = undefined;
+      } else if (!r.notReady) {
         // Gone midway: the next candidate carries on from the same position.
         unreachable++;
-        resumeFrom = r.cursor;
+        this.unreachable.push(source);
+        this.resume = r.at;
       }
     }
-    if (merged < this.need && unreachable > 0) {
+    if (this.merged.size < this.need && unreachable > 0) {
       this.state = 'waiting';
       return undefined;
     }
     this.state = 'done';
     this.progress.finishedAt = now();
-    this.progress.sourcesMerged = merged;
-    return { merged, lost: merged === 0 };
+    this.progress.sourcesMerged = this.merged.size;
+    return { merged: this.merged.size, lost: this.merged.size === 0 };
   }
 
-  /** Scans every cache of the factor on one source, from `from` in the first cache. */
+  /** Scans every cache of the factor on one source, from position `from` (a cache and a cursor in it). */
   private async scanSource(
     source: string,
-    from: number,
-  ): Promise<{ ok: boolean; notReady: boolean; cursor: number }> {
-    for (const cache of this.caches) {
-      let cursor = from;
+    from: { cache: number; cursor: number },
+  ): Promise<{ ok: boolean; notReady: boolean; at: { cache: number; cursor: number } }> {
+    for (let c = from.cache; c < this.caches.length; c++) {
+      const cache = this.caches[c]!;
+      let cursor = c === from.cache ? from.cursor : 0;
       let attempt = 0;
       for (;;) {
-        if (this.cancelled) return { ok: false, notReady: false, cursor };
+        if (this.cancelled) return { ok: false, notReady: false, at: { cache: c, cursor } };
         const reply = await this.request(source, cache, cursor);
         if (reply === undefined || reply.code === ErrorCode.TIMEOUT || reply.code === ErrorCode.UNAVAILABLE) {
-          if (!this.host.reachable(source) || attempt >= 5) return { ok: false, notReady: false, cursor };
+          if (!this.host.reachable(source) || attempt >= 5) {
+            return { ok: false, notReady: false, at: { cache: c, cursor } };
+          }
           await this.host.retryDelay(attempt++);
           continue;
         }
-        if (NOT_READY_CODES.has(reply.code)) return { ok: false, notReady: true, cursor: 0 };
-        if (reply.code !== ErrorCode.OK) return { ok: false, notReady: true, cursor: 0 };
+        // NOT_READY, STALE_EPOCH (it has not installed the move yet) or a refusal: not a source now.
+        if (reply.code !== ErrorCode.OK) return { ok: false, notReady: true, at: { cache: 0, cursor: 0 } };
         attempt = 0;
+        if (cursor === 0 && reply.estimatedItems > 0) this.host.reserve(cache, reply.estimatedItems);
         let bytes = 0;
         for (const e of reply.entries) {
           this.host.apply(cache, e);
@@ -160,9 +172,8 @@ export class FillTask {
         cursor = reply.cursor;
         await this.host.throttle(bytes);
       }
-      from = 0;
     }
-    return { ok: true, notReady: false, cursor: 0 };
+    return { ok: true, notReady: false, at: { cache: 0, cursor: 0 } };
   }
 
   private request(source: string, cache: string, cursor: number): Promise<ReplicaReply | undefined> {

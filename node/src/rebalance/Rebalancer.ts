@@ -186,6 +186,9 @@ export class Rebalancer implements RebalanceRequests {
       send: (target, request, done) => d.peers.send(target, request, (reply) => done(reply)),
       newRequest: emptyRequest,
       apply: (cache, e) => this.applyEntry(cache, e),
+      reserve: (cache, keys) => {
+        this.d.caches.get(cache)?.reserveKeys(keys);
+      },
       throttle: (bytes) => {
         const wait = this.bucket.take(bytes);
         return wait <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, wait).unref());
@@ -481,7 +484,13 @@ export class Rebalancer implements RebalanceRequests {
     this.counters.bytesMoved += task.progress.bytes - before.bytes;
     if (this.tasks.get(task.key) !== task) return; // replaced or cancelled meanwhile
     if (outcome === undefined) {
-      // A candidate was unreachable: try again after a pause (or at the next view).
+      // A candidate was unreachable: try again after a pause (or at the next view), keeping what merged.
+      if (!task.cancelled) {
+        this.d.log.info(
+          { task: task.key, unreachable: task.unreachable, keys: task.progress.keys },
+          'fill waits for a source that is not reachable; it resumes where it stopped',
+        );
+      }
       task.blockedUntil = this.d.now() + REPLAN_INTERVAL_MS;
       if (task.state !== 'cancelled') task.state = 'waiting';
       return;
@@ -898,6 +907,17 @@ export class Rebalancer implements RebalanceRequests {
         refuse(ErrorCode.NOT_READY, `${this.d.selfId} has not filled slot ${s} itself`, false);
         return;
       }
+    }
+    if (request.cursor === 0) {
+      // Items held here in the asked slots, assuming they spread like the slots this node holds.
+      let asked = 0;
+      let held = 0;
+      for (let s = 0; s < SLOT_COUNT; s++) {
+        if (table.positionOf(s, this.d.selfId) < 0) continue;
+        held++;
+        if (mask[s] !== 0) asked++;
+      }
+      reply.estimatedItems = held === 0 ? 0 : Math.ceil((store.size * asked) / held);
     }
     const budget = Math.min(
       request.maxBytes > 0 ? request.maxBytes : this.d.options.transferBatchBytes,

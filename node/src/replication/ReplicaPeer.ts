@@ -81,6 +81,7 @@ function tooLarge(r: ReplicaRequest, size: number, budget: number): ReplicaReply
     done: false,
     epoch: 0,
     payload: EMPTY,
+    estimatedItems: 0,
   };
 }
 

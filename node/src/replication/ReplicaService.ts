@@ -384,5 +384,6 @@ function emptyReply(id: number): ReplicaReply {
     done: false,
     epoch: 0,
     payload: EMPTY,
+    estimatedItems: 0,
   };
 }

@@ -49,6 +49,11 @@ export class ArenaIndex {
     return this.slots.byteLength;
   }
 
+  /** Keys the table holds before it doubles. */
+  get room(): number {
+    return this.limit;
+  }
+
   /** Whether one more key needs a doubling first. */
   get full(): boolean {
     return this.count + 1 > this.limit;

@@ -676,6 +676,24 @@ export class ArenaStore {
    * call throws when it notices) and its handle is valid only during it.
    * Expires nothing, counts nothing, allocates a closure.
    */
+  /**
+   * Grows the index now to hold `extraKeys` more keys without a doubling, as
+   * far as the budget allows free room for it (never evicting to make it).
+   * For bulk loads that arrive in key-hash order (a slot transfer): linear
+   * probing with homes in hash order packs such a stream into one cluster
+   * that every later insert walks through, unless the table is sized for the
+   * final count first. Returns the keys the index now holds without growing.
+   */
+  reserveKeys(extraKeys: number): number {
+    const want = this.index.count + Math.max(0, Math.floor(extraKeys));
+    while (this.index.room < want) {
+      const room = this.maxMemoryBytes - this.usedBytes;
+      if (room < this.index.growthBytes + this.pool.segmentCost) break;
+      this.index.grow();
+    }
+    return this.index.room;
+  }
+
   scan(cursor: number, maxWork: number, slots: Uint8Array | undefined, visit: ArenaScanVisit): number {
     checkScanArgs(cursor, maxWork, slots);
     return scanIndex(this.index, cursor, maxWork, (ref) => {

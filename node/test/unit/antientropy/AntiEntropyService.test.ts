@@ -163,6 +163,7 @@ function emptyReply(id: number): ReplicaReply {
     done: false,
     epoch: 0,
     payload: Buffer.alloc(0),
+    estimatedItems: 0,
   };
 }
 

@@ -64,6 +64,7 @@ function host(sources: Record<string, FakeSource>, batch = 2) {
       });
     },
     newRequest: emptyRequest,
+    reserve: () => undefined,
     apply: (_cache, e) => {
       applied.push({ from: current, key: e.key.toString(), hlc: e.hlc });
       return true;
@@ -137,6 +138,34 @@ describe('FillTask', () => {
     const t = task(h, ['x', 'y'], 2);
     expect(await t.run(now)).toBeUndefined();
     expect(t.state).toBe('waiting');
+  });
+
+  it('a second run after waiting keeps what merged: merged sources are not scanned again', async () => {
+    const sources: Record<string, FakeSource> = {
+      x: { entries: data, reachable: true },
+      y: { entries: data, reachable: false },
+    };
+    const { h, scans } = host(sources);
+    const t = task(h, ['x', 'y'], 2);
+    expect(await t.run(now)).toBeUndefined();
+    expect(t.unreachable).toEqual(['y']);
+    const before = scans.length;
+    sources['y']!.reachable = true;
+    expect(await t.run(now)).toEqual({ merged: 2, lost: false });
+    expect(scans.slice(before).every((s) => s.source === 'y')).toBe(true);
+  });
+
+  it('asks the store to size its index from the first batch estimate', async () => {
+    const reserved: number[] = [];
+    const { h } = host({ x: { entries: data, reachable: true } });
+    const withReserve = { ...h, reserve: (_c: string, n: number) => void reserved.push(n) };
+    const sendPlain = h.send;
+    withReserve.send = (target, request, done) =>
+      sendPlain(target, request, (r) =>
+        done(r === undefined ? r : { ...r, estimatedItems: request.cursor === 0 ? 5 : 0 }),
+      );
+    expect(await task(withReserve, ['x'], 1).run(now)).toEqual({ merged: 1, lost: false });
+    expect(reserved).toEqual([5]);
   });
 
   it('a cancelled task gives no outcome', async () => {

@@ -136,6 +136,7 @@ export function okReply(hlc: number, node: number, extra: Partial<ReplicaReply> 
     done: false,
     epoch: 0,
     payload: EMPTY,
+    estimatedItems: 0,
     ...extra,
   };
 }

@@ -295,3 +295,32 @@ describe('ArenaStore.dropSlots', () => {
 function hashOf(key: string): number {
   return hashBytes(b(key), 0, key.length) >>> 0;
 }
+
+describe('ArenaStore.reserveKeys', () => {
+  it('sizes the index ahead of a load in key-hash order, within the budget', () => {
+    const clock = new HybridLogicalClock(1, () => 1_000_000);
+    const make = (maxMemoryBytes: number) =>
+      new ArenaStore(
+        {
+          name: 'r',
+          maxMemoryBytes,
+          defaultTtlMs: 0,
+          maxValueBytes: 1024,
+          maxKeyBytes: 64,
+          evictionPolicy: 's3fifo',
+        },
+        clock,
+        () => 1_000_000,
+      );
+    const big = make(64 << 20);
+    const room = big.reserveKeys(100_000);
+    expect(room).toBeGreaterThanOrEqual(100_000);
+    big.verify();
+    // A small budget grows no further than it can afford, and never evicts to do it.
+    const small = make(256 << 10);
+    small.set(Buffer.from('k'), Buffer.from('v'), 0);
+    expect(small.reserveKeys(10_000_000)).toBeLessThan(10_000_000);
+    expect(small.usedBytes).toBeLessThanOrEqual(256 << 10);
+    expect(small.get(Buffer.from('k'))).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -307,6 +307,11 @@ export interface ReplicaReply {
   epoch: number;
   /** DIGESTS: the anti-entropy answer's bytes. */
   payload: Buffer;
+  /**
+   * SCAN, first batch (cursor 0): about how many items the asked slots hold
+   * here, so the asker can size its index before a stream in key-hash order.
+   */
+  estimatedItems: number;
 }
 
 export interface ReplicaReplyFrame {
@@ -1636,6 +1641,7 @@ function createBaseReplicaReply(): ReplicaReply {
     done: false,
     epoch: 0,
     payload: Buffer.alloc(0),
+    estimatedItems: 0,
   };
 }
 
@@ -1682,6 +1688,9 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
     }
     if (message.payload.length !== 0) {
       writer.uint32(114).bytes(message.payload);
+    }
+    if (message.estimatedItems !== 0) {
+      writer.uint32(120).uint64(message.estimatedItems);
     }
     return writer;
   },
@@ -1811,6 +1820,14 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
             message.payload = Buffer.from(reader.bytes());
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.estimatedItems = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1845,6 +1862,11 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
       epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
       payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
+      estimatedItems: isSet(object.estimatedItems)
+        ? globalThis.Number(object.estimatedItems)
+        : isSet(object.estimated_items)
+        ? globalThis.Number(object.estimated_items)
+        : 0,
     };
   },
 
@@ -1892,6 +1914,9 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
     if (message.payload.length !== 0) {
       obj.payload = base64FromBytes(message.payload);
     }
+    if (message.estimatedItems !== 0) {
+      obj.estimatedItems = Math.round(message.estimatedItems);
+    }
     return obj;
   },
 
@@ -1916,6 +1941,7 @@ export const ReplicaReply: MessageFns<ReplicaReply> = {
     message.done = object.done ?? false;
     message.epoch = object.epoch ?? 0;
     message.payload = object.payload ?? Buffer.alloc(0);
+    message.estimatedItems = object.estimatedItems ?? 0;
     return message;
   },
 };
