@@ -18,8 +18,8 @@ export interface FillHost {
   /** Sends a SCAN; `done` gets the reply, or undefined when the stream failed. */
   send(target: string, request: ReplicaRequest, done: (reply: ReplicaReply | undefined) => void): void;
   newRequest(): ReplicaRequest;
-  /** Sizes a cache's index for `keys` more keys (a stream in key-hash order packs an undersized one). */
-  reserve(cache: string, keys: number): void;
+  /** Sizes a cache's index for `keys` more keys for task `task` (a stream in key-hash order packs an undersized one). */
+  reserve(task: string, cache: string, keys: number): void;
   /** Merges one entry into the local store (newest version wins); false if the store refused it. */
   apply(cache: string, entry: ReplicaEntry): boolean;
   /** Waits until `bytes` more may be moved under the throttle. */
@@ -160,7 +160,8 @@ export class FillTask {
         // NOT_READY, STALE_EPOCH (it has not installed the move yet) or a refusal: not a source now.
         if (reply.code !== ErrorCode.OK) return { ok: false, notReady: true, at: { cache: 0, cursor: 0 } };
         attempt = 0;
-        if (cursor === 0 && reply.estimatedItems > 0) this.host.reserve(cache, reply.estimatedItems);
+        if (cursor === 0 && reply.estimatedItems > 0)
+          this.host.reserve(this.key, cache, reply.estimatedItems);
         let bytes = 0;
         for (const e of reply.entries) {
           this.host.apply(cache, e);

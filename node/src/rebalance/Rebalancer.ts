@@ -144,6 +144,8 @@ export class Rebalancer implements RebalanceRequests {
     movesRefused: 0,
   };
   private readonly tasks = new Map<string, FillTask>();
+  /** Per cache: the item estimates of the fills under way, by task (see reserve). */
+  private readonly estimates = new Map<string, Map<string, number>>();
   private readonly bucket: TokenBucket;
   private readonly factors: number[];
   private readonly cachesOf = new Map<number, string[]>();
@@ -186,9 +188,7 @@ export class Rebalancer implements RebalanceRequests {
       send: (target, request, done) => d.peers.send(target, request, (reply) => done(reply)),
       newRequest: emptyRequest,
       apply: (cache, e) => this.applyEntry(cache, e),
-      reserve: (cache, keys) => {
-        this.d.caches.get(cache)?.reserveKeys(keys);
-      },
+      reserve: (task, cache, keys) => this.reserve(task, cache, keys),
       throttle: (bytes) => {
         const wait = this.bucket.take(bytes);
         return wait <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, wait).unref());
@@ -529,6 +529,23 @@ export class Rebalancer implements RebalanceRequests {
       'slots filled',
     );
     this.startTasks();
+  }
+
+  /**
+   * Sizes a cache's index for every fill under way at once: fills run side by
+   * side, each streaming its slots in key-hash order, so an index sized for
+   * one of them alone would be packed by the others (quadratic inserts).
+   * Sized for the sum of the estimates on top of what is held (an
+   * overestimate once items arrive, by at most the estimates).
+   */
+  private reserve(task: string, cache: string, keys: number): void {
+    let byTask = this.estimates.get(cache);
+    if (byTask === undefined) this.estimates.set(cache, (byTask = new Map()));
+    for (const key of byTask.keys()) if (!this.tasks.has(key)) byTask.delete(key);
+    byTask.set(task, Math.max(byTask.get(task) ?? 0, keys));
+    let total = 0;
+    for (const v of byTask.values()) total += v;
+    this.d.caches.get(cache)?.reserveKeys(total);
   }
 
   private applyEntry(cache: string, e: ReplicaEntry): boolean {

@@ -158,7 +158,7 @@ describe('FillTask', () => {
   it('asks the store to size its index from the first batch estimate', async () => {
     const reserved: number[] = [];
     const { h } = host({ x: { entries: data, reachable: true } });
-    const withReserve = { ...h, reserve: (_c: string, n: number) => void reserved.push(n) };
+    const withReserve = { ...h, reserve: (_t: string, _c: string, n: number) => void reserved.push(n) };
     const sendPlain = h.send;
     withReserve.send = (target, request, done) =>
       sendPlain(target, request, (r) =>
