@@ -121,6 +121,9 @@ export class FillTask {
       if (r.ok) {
         this.merged.add(source);
         this.resume = undefined;
+      } else if (r.refused) {
+        unreachable++;
+        this.unreachable.push(source);
       } else if (!r.notReady) {
         // Gone midway: the next candidate carries on from the same position.
         unreachable++;
@@ -142,7 +145,7 @@ export class FillTask {
   private async scanSource(
     source: string,
     from: { cache: number; cursor: number },
-  ): Promise<{ ok: boolean; notReady: boolean; at: { cache: number; cursor: number } }> {
+  ): Promise<{ ok: boolean; notReady: boolean; refused?: boolean; at: { cache: number; cursor: number } }> {
     for (let c = from.cache; c < this.caches.length; c++) {
       const cache = this.caches[c]!;
       let cursor = c === from.cache ? from.cursor : 0;
@@ -157,8 +160,12 @@ export class FillTask {
           await this.host.retryDelay(attempt++);
           continue;
         }
-        // NOT_READY, STALE_EPOCH (it has not installed the move yet) or a refusal: not a source now.
-        if (reply.code !== ErrorCode.OK) return { ok: false, notReady: true, at: { cache: 0, cursor: 0 } };
+        // NOT_READY: it has not filled the slots itself (it restarted empty too): not a source.
+        if (reply.code === ErrorCode.NOT_READY)
+          return { ok: false, notReady: true, at: { cache: 0, cursor: 0 } };
+        // Any other refusal (it has not installed the move's epoch yet, or does not hold the
+        // slots as this node's view says): not evidence of missing data. Wait, and plan again.
+        if (reply.code !== ErrorCode.OK) return { ok: false, notReady: false, refused: true, at: from };
         attempt = 0;
         if (cursor === 0 && reply.estimatedItems > 0)
           this.host.reserve(this.key, cache, reply.estimatedItems);

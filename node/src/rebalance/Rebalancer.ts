@@ -152,6 +152,7 @@ export class Rebalancer implements RebalanceRequests {
   private readonly rfOf = new Map<string, number>();
   /** Filled moves this node still reports: `${rf}:${since}` -> slot mask. */
   private readonly reports = new Map<string, { rf: number; since: number; slots: Uint8Array }>();
+  private readonly held = new Map<number, Uint8Array>();
   /** Per factor: slot -> scheduled drop. */
   private readonly drops = new Map<number, Map<number, Drop>>();
   private dropping = false;
@@ -380,13 +381,18 @@ export class Rebalancer implements RebalanceRequests {
         const inCommitted = table.positionOf(s, self) >= 0;
         const isPending = pending !== undefined && pending.isPending(s);
         const inTarget = isPending && pending.target.positionOf(s, self) >= 0;
+        const held = this.heldOf(rf);
         if (!inCommitted && !inTarget) {
-          if (this.fill.isFilled(rf, s)) {
+          // Whatever reached this node for the slot (a fill cut short, live writes to a new
+          // replica) goes after the grace, filled or not.
+          if (held[s] !== 0 || this.fill.isFilled(rf, s)) {
+            held[s] = 0;
             this.fill.unfill(rf, s);
             this.dropsOf(rf).set(s, { at: now + this.d.options.dropGraceMs, epoch });
           }
           continue;
         }
+        held[s] = 1;
         this.drops.get(rf)?.delete(s);
         if (this.fill.isFilled(rf, s)) {
           // Filled while a target and still one (maybe retargeted since): the decider hears it for this epoch too.
@@ -435,7 +441,8 @@ export class Rebalancer implements RebalanceRequests {
     if (reportable.size > 0 && this.d.now() - this.lastReport >= REPORT_INTERVAL_MS) this.sendReports();
     for (const [key, task] of this.tasks) {
       const w = wanted.get(key);
-      if (w === undefined || !covers(task.slots, w.slots)) {
+      // Exactly the wanted slots: a task that still asked for a slot cut over away would be refused by its sources.
+      if (w === undefined || !sameSlots(task.slots, w.slots)) {
         task.cancel();
         this.tasks.delete(key);
       }
@@ -1024,6 +1031,16 @@ export class Rebalancer implements RebalanceRequests {
     this.runDrops(now);
   }
 
+  /** Per factor: the slots this node held (committed or as a target) at the last plan. */
+  private heldOf(rf: number): Uint8Array {
+    let m = this.held.get(rf);
+    if (m === undefined) {
+      m = new Uint8Array(SLOT_COUNT);
+      this.held.set(rf, m);
+    }
+    return m;
+  }
+
   private dropsOf(rf: number): Map<number, Drop> {
     let m = this.drops.get(rf);
     if (m === undefined) {
@@ -1169,8 +1186,8 @@ class SlotGroups {
   }
 }
 
-/** Whether every slot of `wanted` is in `have`. */
-function covers(have: Uint8Array, wanted: Uint8Array): boolean {
-  for (let s = 0; s < SLOT_COUNT; s++) if (wanted[s] !== 0 && have[s] === 0) return false;
+/** Whether two slot masks flag the same slots. */
+function sameSlots(a: Uint8Array, b: Uint8Array): boolean {
+  for (let s = 0; s < SLOT_COUNT; s++) if ((a[s] !== 0) !== (b[s] !== 0)) return false;
   return true;
 }

@@ -130,6 +130,16 @@ describe('FillTask', () => {
     expect(await task(partial.h, ['x', 'y'], 2).run(now)).toEqual({ merged: 1, lost: false });
   });
 
+  it('a source that refuses (not NOT_READY) is no evidence of missing data: the task waits, it never completes empty', async () => {
+    const { h } = host({
+      x: { entries: [], reachable: true, code: ErrorCode.INVALID_ARGUMENT },
+      y: { entries: [], reachable: true, code: ErrorCode.STALE_EPOCH },
+    });
+    const t = task(h, ['x', 'y'], 2);
+    expect(await t.run(now)).toBeUndefined();
+    expect(t.unreachable).toEqual(['x', 'y']);
+  });
+
   it('waits (no outcome) while a candidate it needs is unreachable: it may come back', async () => {
     const { h } = host({
       x: { entries: data, reachable: true },
