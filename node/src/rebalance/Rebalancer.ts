@@ -262,6 +262,22 @@ export class Rebalancer implements RebalanceRequests {
     return true;
   }
 
+  /**
+   * A replica write landed here. If this node does not hold the key's slot
+   * (a late write from a coordinator of an older epoch, a hint, writes of a
+   * cutover's last moments), its data is dropped after the grace like any
+   * slot the node let go.
+   */
+  applied(cache: string, key: Uint8Array): void {
+    const rf = this.rfOf.get(cache);
+    if (rf === undefined) return;
+    const slot = keySlot(key);
+    if (this.heldOf(rf)[slot] !== 0) return;
+    const drops = this.dropsOf(rf);
+    if (!drops.has(slot))
+      drops.set(slot, { at: this.d.now() + this.d.options.dropGraceMs, epoch: this.d.sets.epoch });
+  }
+
   readable(cache: string, key: Uint8Array): boolean {
     const rf = this.rfOf.get(cache);
     return rf === undefined || this.fill.isFilled(rf, keySlot(key));

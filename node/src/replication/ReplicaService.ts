@@ -70,6 +70,8 @@ export interface ReplicaServiceDeps {
 export interface RebalanceRequests {
   /** Whether this node may answer reads of the key's slot (it has filled it); false answers NOT_READY. */
   readable(cache: string, key: Uint8Array): boolean;
+  /** A version of the key was applied here (a replica write, a hint, a repair). */
+  applied(cache: string, key: Uint8Array): void;
   /**
    * Answers a SCAN, SYNC, FILLED or DRAIN request from `peer` sent
    * at `epoch`: fills `reply` and returns true, or returns false and calls
@@ -330,6 +332,7 @@ export class ReplicaService {
           return reply;
         }
         this.d.applier.apply(request, reply);
+        this.d.rebalance.applied(request.cache, request.key);
         return reply;
       }
       case ReplicaOpType.COORDINATE: {
