@@ -45,6 +45,7 @@ import { createClient, keySlot, type MeshcacheClient, rawSerializer } from '@mes
 import { arg, getJson, percentile, sleep, table, waitFor } from '../membership/benchNodes.js';
 import { errorCode, int, latencyHistogram, ms, processCpuMs, rng, selfCpuMs } from '../replication/common.js';
 import { RebalanceNode } from './rebalanceNode.js';
+import type { RebalanceStatus } from '@meshcache/node';
 
 const QUICK = process.argv.includes('--quick');
 const KEYS = Number(arg('keys', QUICK ? '100000' : '1000000'));
@@ -85,49 +86,12 @@ interface TopologyReply {
   }[];
 }
 
-interface RebalanceCounters {
-  keysMoved: number;
-  bytesMoved: number;
-  transfersCompleted: number;
-  bootstrapsCompleted: number;
-  slotsFilled: number;
-  slotsLost: number;
-  slotsDropped: number;
-  keysDropped: number;
-  scansServed: number;
-  scansRefused: number;
-  filledReports: number;
-}
-
-interface RebalanceReply {
-  epoch: number;
-  filled: boolean;
-  factors: {
-    replicationFactor: number;
-    slotsPending: number;
-    slotsHeld: number;
-    slotsFilled: number;
-    slotsLost: number;
-  }[];
-  tasks: {
-    purpose: string;
-    state: string;
-    slots: string;
-    sources: string[];
-    need: number;
-    keys: number;
-    bytes: number;
-  }[];
-  throttle: { waits: number; waitedMs: number };
-  counters: RebalanceCounters;
-}
-
 interface InfoReply {
   caches: { name: string; keys: number; usedBytes: number }[];
 }
 
 const topologyOf = (n: RebalanceNode) => getJson<TopologyReply>(`${n.adminUrl}/v1/cluster/topology`);
-const rebalanceOf = (n: RebalanceNode) => getJson<RebalanceReply>(`${n.adminUrl}/v1/cluster/rebalance`);
+const rebalanceOf = (n: RebalanceNode) => getJson<RebalanceStatus>(`${n.adminUrl}/v1/cluster/rebalance`);
 const keysOn = async (n: RebalanceNode) =>
   (await getJson<InfoReply>(`${n.adminUrl}/v1/info`)).caches.find((c) => c.name === 'default')?.keys ?? 0;
 
@@ -611,7 +575,7 @@ async function main(): Promise<void> {
     let settledAt = NaN;
     let settledTop: TopologyReply | undefined;
     let lastPrint = 0;
-    let lastStatus: RebalanceReply[] = [];
+    let lastStatus: RebalanceStatus[] = [];
     let polls = 0;
     while (performance.now() - joinT < SETTLE_TIMEOUT_MS) {
       const t = performance.now() - joinT;

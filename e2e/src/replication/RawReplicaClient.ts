@@ -4,7 +4,7 @@ import {
   type ReplicaHelloReply,
   type ReplicaReply,
   ReplicaReplyFrame,
-  type ReplicaRequest,
+  ReplicaRequest,
   ReplicaService,
 } from '@meshcache/proto';
 
@@ -16,33 +16,11 @@ export function hlcAt(physicalMs: number, logical = 0): number {
   return Math.floor(physicalMs) * HLC_LOGICAL_RANGE + logical;
 }
 
-/** A replica request with only the fields a test cares about. */
+/** A replica request with only the fields a test cares about (the rest at their zero values). */
 export function replicaRequest(
   input: Partial<ReplicaRequest> & Pick<ReplicaRequest, 'id' | 'type'>,
 ): ReplicaRequest {
-  return {
-    cache: 'default',
-    key: Buffer.alloc(0),
-    value: Buffer.alloc(0),
-    hlc: 0,
-    node: 0,
-    expiresAtMs: 0,
-    tombstone: false,
-    operation: undefined,
-    timeoutMs: 5000,
-    versionOnly: false,
-    slots: Buffer.alloc(0),
-    cursor: 0,
-    maxBytes: 0,
-    purpose: 0,
-    since: 0,
-    replicationFactor: 0,
-    cutoffMs: 0,
-    level: 0,
-    nodeId: '',
-    force: false,
-    ...input,
-  };
+  return ReplicaRequest.fromPartial({ cache: 'default', timeoutMs: 5000, ...input });
 }
 
 /** A replica frame with only the fields a test cares about. */

@@ -86,6 +86,34 @@ export interface RebalancerDeps {
   log: Logger;
 }
 
+/** What `GET /v1/cluster/rebalance` returns. */
+export interface RebalanceStatus {
+  epoch: number;
+  /** Every slot of this node's committed sets filled (what readiness waits for). */
+  filled: boolean;
+  factors: {
+    replicationFactor: number;
+    slotsPending: number;
+    slotsHeld: number;
+    slotsFilled: number;
+    slotsLost: number;
+  }[];
+  tasks: {
+    purpose: string;
+    replicationFactor: number;
+    since: number;
+    slots: string;
+    state: string;
+    sources: readonly string[];
+    need: number;
+    keys: number;
+    bytes: number;
+  }[];
+  throttle: { waits: number; waitedMs: number };
+  counters: RebalanceCounters;
+  draining: string[];
+}
+
 /** Counters for metrics and `/v1/cluster/rebalance`. */
 export interface RebalanceCounters {
   keysMoved: number;
@@ -1135,7 +1163,7 @@ export class Rebalancer implements RebalanceRequests {
   // ------------------------------------------------------------ status
 
   /** Progress for `/v1/cluster/rebalance`. */
-  status(): unknown {
+  status(): RebalanceStatus {
     const factors = this.factors.map((rf) => {
       const table = this.d.sets.table(rf);
       const pending = this.d.sets.pending(rf);
@@ -1161,7 +1189,7 @@ export class Rebalancer implements RebalanceRequests {
       filled: this.filledAll(),
       factors,
       tasks: [...this.tasks.values()].map((t) => ({
-        purpose: ScanPurpose[t.purpose],
+        purpose: ScanPurpose[t.purpose] ?? String(t.purpose),
         replicationFactor: t.rf,
         since: t.since,
         slots: describeSlots(t.slots),
