@@ -129,8 +129,10 @@ export interface NodeOptions {
   dropGraceMs: number;
   /**
    * Anti-entropy: rounds with each peer compare the replicas' per-slot
-   * digests and repair the slots that differ (docs/anti-entropy.md). On by
-   * default; when on, antiEntropyMaxIntervalMs must be below tombstoneGraceMs.
+   * digests and repair the slots that differ (docs/anti-entropy.md). Off by
+   * default (a short tombstoneGraceMs, which the operator allows, would
+   * otherwise refuse to start); when on, antiEntropyMaxIntervalMs must be
+   * below tombstoneGraceMs.
    */
   antiEntropy: boolean;
   /** Anti-entropy: interval between rounds with a peer after a repair (and the first), ms; at least 1000. */
@@ -217,7 +219,7 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, 'id' | 'host'> = {
   maxConcurrentTransfers: 4,
   transferBatchBytes: MIB,
   dropGraceMs: 30_000,
-  antiEntropy: true,
+  antiEntropy: false,
   antiEntropyMinIntervalMs: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyMinIntervalMs,
   antiEntropyMaxIntervalMs: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyMaxIntervalMs,
   antiEntropyLeafSlots: DEFAULT_ANTI_ENTROPY_OPTIONS.antiEntropyLeafSlots,
