@@ -157,7 +157,14 @@ describe('cluster membership (5 real nodes, one seed)', () => {
     });
     expect((await postJson(`${target.adminUrl}/v1/cluster/join`, {})).status).toBe(202);
     await c.waitForAgreement(c.running(), (x) => ids(x).includes(target.id));
-    expect((await fetch(`${target.adminUrl}/readyz`)).status).toBe(200);
+    // Removal dropped its data: it is ready once it has filled the slots it holds again.
+    await waitFor(
+      async () => ((await fetch(`${target.adminUrl}/readyz`)).status === 200 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        what: `${target.id} to fill its slots and turn ready`,
+      },
+    );
   }, 60_000);
 
   it('SIGTERM means restart, not leave: the member stays in the view and its successor takes its place', async () => {
