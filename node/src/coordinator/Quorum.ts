@@ -92,19 +92,14 @@ export class Quorum {
 }
 
 /**
- * Whether target `i` of a route is only in the set its slot moves to (pending:
- * the read set is the first), so it may still be filling its copy.
+ * Whether target `i` of a route is outside its read set: a member of the set
+ * a pending slot moves to (it may still be filling its copy), or of the set a
+ * slot was just cut over from (it stopped holding the slot and answers reads
+ * NOT_READY). Either way the read set holds every acknowledged write at the
+ * level, so such a member's NOT_READY may count as an answer holding nothing.
  */
-export function incomingOnly(route: SlotRoute, i: number): boolean {
-  if (!route.dual || !sameMembers(route.sets[0]!, route.read)) return false;
-  return !route.read.includes(route.targets[i]!);
-}
-
-function sameMembers(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+export function outsideReadSet(route: SlotRoute, i: number): boolean {
+  return route.dual && !route.read.includes(route.targets[i]!);
 }
 
 /**

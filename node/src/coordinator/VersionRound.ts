@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { type Consistency, ErrorCode, ReplicaOpType } from '@meshcache/proto';
 import { emptyRequest } from '../replication/ReplicaPeer.js';
 import type { ArenaStore } from '../store/index.js';
-import { COUNTED, incomingOnly, LOST, mergeStale, Quorum, WAITING } from './Quorum.js';
+import { COUNTED, outsideReadSet, LOST, mergeStale, Quorum, WAITING } from './Quorum.js';
 import type { RoundHost } from './RoundHost.js';
 import type { SlotRoute } from './SlotRoute.js';
 
@@ -41,9 +41,10 @@ export interface VersionOutcome {
  * acknowledged under either set, whatever epoch its coordinator held. It
  * costs no availability (the write itself needs the level in both sets) and
  * no round trip (the sets are asked in parallel), and a STALE_EPOCH from a
- * new member surfaces here, before anything is stamped. A member of the
- * incoming set still filling the slot answers NOT_READY; that counts as an
- * answer holding nothing above the read set's (see start()).
+ * new member surfaces here, before anything is stamped. A member outside the
+ * read set answering NOT_READY (one of the incoming set still filling the
+ * slot, or one of the set it was just cut over from, which let the slot go)
+ * counts as an answer holding nothing above the read set's (see start()).
  */
 export class VersionRound {
   private readonly state: Uint8Array;
@@ -92,7 +93,7 @@ export class VersionRound {
         if (reply !== undefined && reply.code === ErrorCode.OK) {
           this.state[i] = COUNTED;
           if (reply.hlc > this.highest) this.highest = reply.hlc;
-        } else if (reply?.code === ErrorCode.NOT_READY && incomingOnly(this.route, i)) {
+        } else if (reply?.code === ErrorCode.NOT_READY && outsideReadSet(this.route, i)) {
           // Still filling the slot it joins. It holds nothing the read set lacks: the writes
           // it got were acknowledged under a route that includes the read set, at its level.
           this.state[i] = COUNTED;
