@@ -296,19 +296,18 @@ export class Rebalancer implements RebalanceRequests {
    * cutover's last moments), its data is dropped after the grace like any
    * slot the node let go.
    */
-  applied(cache: string, key: Uint8Array): void {
+  applied(cache: string, slot: number): void {
     const rf = this.rfOf.get(cache);
     if (rf === undefined) return;
-    const slot = keySlot(key);
     if (this.heldOf(rf)[slot] !== 0) return;
     const drops = this.dropsOf(rf);
     if (!drops.has(slot))
       drops.set(slot, { at: this.d.now() + this.d.options.dropGraceMs, epoch: this.d.sets.epoch });
   }
 
-  readable(cache: string, key: Uint8Array): boolean {
+  readable(cache: string, slot: number): boolean {
     const rf = this.rfOf.get(cache);
-    return rf === undefined || this.fill.isFilled(rf, keySlot(key));
+    return rf === undefined || this.fill.isFilled(rf, slot);
   }
 
   // --------------------------------------------------------------- views

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { AntiEntropyRequests } from '../antientropy/replicaTransport.js';
 import type { OperationCoordinator } from '../coordinator/OperationCoordinator.js';
 import type { ReplicaApplier } from '../engine/ReplicaApplier.js';
+import { slotOfRange } from '../redis/keySlot.js';
 import { hlcPhysicalMs, type HybridLogicalClock } from '../store/index.js';
 import type { SettledTable } from './SettledTable.js';
 
@@ -54,7 +55,7 @@ export interface ReplicaServiceDeps {
   maxFrameBytes: number;
   applier: ReplicaApplier;
   /** Whether the placement of the key's slot changed after `epoch` (the request is stale). */
-  staleEpoch: (cache: string, key: Uint8Array, epoch: number) => boolean;
+  staleEpoch: (cache: string, slot: number, epoch: number) => boolean;
   coordinator: OperationCoordinator;
   settled: SettledTable;
   /** Requests of rebalancing (SCAN, SYNC, FILLED, DRAIN) and read readiness. */
@@ -69,9 +70,9 @@ export interface ReplicaServiceDeps {
 /** What the service hands to rebalancing (see node/src/rebalance/). */
 export interface RebalanceRequests {
   /** Whether this node may answer reads of the key's slot (it has filled it); false answers NOT_READY. */
-  readable(cache: string, key: Uint8Array): boolean;
+  readable(cache: string, slot: number): boolean;
   /** A version of the key was applied here (a replica write, a hint, a repair). */
-  applied(cache: string, key: Uint8Array): void;
+  applied(cache: string, slot: number): void;
   /**
    * Answers a SCAN, SYNC, FILLED or DRAIN request from `peer` sent
    * at `epoch`: fills `reply` and returns true, or returns false and calls
@@ -306,7 +307,9 @@ export class ReplicaService {
     switch (request.type) {
       case ReplicaOpType.APPLY:
       case ReplicaOpType.READ: {
-        if (this.d.staleEpoch(request.cache, request.key, epoch)) {
+        // The key's slot, once: the fence, readiness and ownership checks all want it.
+        const slot = slotOfRange(request.key, 0, request.key.length);
+        if (this.d.staleEpoch(request.cache, slot, epoch)) {
           this.counters.staleEpochRefusals++;
           reply.code = ErrorCode.STALE_EPOCH;
           reply.epoch = this.d.epoch();
@@ -314,7 +317,7 @@ export class ReplicaService {
           return reply;
         }
         if (request.type === ReplicaOpType.READ) {
-          if (!this.d.rebalance.readable(request.cache, request.key)) {
+          if (!this.d.rebalance.readable(request.cache, slot)) {
             // Restarted empty, or still filling a slot it is joining: its copy may be missing acknowledged writes.
             this.counters.notReadyRefusals++;
             reply.code = ErrorCode.NOT_READY;
@@ -332,7 +335,7 @@ export class ReplicaService {
           return reply;
         }
         this.d.applier.apply(request, reply);
-        this.d.rebalance.applied(request.cache, request.key);
+        this.d.rebalance.applied(request.cache, slot);
         return reply;
       }
       case ReplicaOpType.COORDINATE: {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_BACKOFF, keySlot, type UnsettledWrite } from '@meshcache/proto';
+import { DEFAULT_BACKOFF, type UnsettledWrite } from '@meshcache/proto';
 import type { Logger } from 'pino';
 import type { NodeOptions } from '../config/NodeOptions.js';
 import { Coordinator } from '../coordinator/Coordinator.js';
@@ -205,9 +205,9 @@ export class Replication {
       maxClockSkewMs: o.maxClockSkewMs,
       maxFrameBytes: o.maxFrameBytes,
       applier: new ReplicaApplier(d.caches),
-      staleEpoch: (cache, key, epoch) => {
+      staleEpoch: (cache, slot, epoch) => {
         const factor = factors.get(cache);
-        return factor !== undefined && this.sets.staleEpoch(factor, keySlot(key), epoch);
+        return factor !== undefined && this.sets.staleEpoch(factor, slot, epoch);
       },
       coordinator: this.coordinator,
       settled: d.settled,
