@@ -92,17 +92,22 @@ describe(`a 2|1 partition (${mode})`, () => {
       (v) => !v.members.some((m) => m.id === minority.id),
       30_000,
     );
-    expect(removed.removed).toEqual([{ id: minority.id, reason: 'dead' }]);
     const decider = majority.find((n) => n.id === removed.decider)!;
+    // The removal's own view: a view that cuts moved slots over (same members) may follow it at
+    // once, so the agreed view need not be the one that removed the minority; the log has it.
+    const removal = (e: Record<string, unknown>) =>
+      e['msg'] === 'view committed' &&
+      Array.isArray(e['removed']) &&
+      (e['removed'] as { id: string; reason: string }[]).some(
+        (r) => r.id === minority.id && r.reason === 'dead',
+      );
     const deadAt = logTime(
       decider,
       (e) => e['msg'] === 'member state' && e['member'] === minority.id && e['state'] === 'dead',
     )!;
-    const committedAt = logTime(
-      decider,
-      (e) => e['msg'] === 'view committed' && e['epoch'] === removed.epoch,
-    )!;
-    expect(committedAt - deadAt).toBeGreaterThanOrEqual(REMOVE_AFTER_MS);
+    const committedAt = logTime(decider, removal);
+    expect(committedAt).toBeDefined();
+    expect(committedAt! - deadAt).toBeGreaterThanOrEqual(REMOVE_AFTER_MS);
 
     // The minority, alone, tried to remove the other two (it thinks it decides now) and could not commit.
     await waitFor(
