@@ -136,11 +136,6 @@ export interface RebalanceCounters {
   movesRefused: number;
 }
 
-interface Drop {
-  at: number;
-  epoch: number;
-}
-
 /**
  * Data follows ownership. On every node: fills the slots it holds and has
  * not filled (a target of a pending move merges a read quorum of the old set
@@ -181,8 +176,8 @@ export class Rebalancer implements RebalanceRequests {
   /** Filled moves this node still reports: `${rf}:${since}` -> slot mask. */
   private readonly reports = new Map<string, { rf: number; since: number; slots: Uint8Array }>();
   private readonly held = new Map<number, Uint8Array>();
-  /** Per factor: slot -> scheduled drop. */
-  private readonly drops = new Map<number, Map<number, Drop>>();
+  /** Per factor: slot -> when its drop is due (performance.now ms); it re-checks ownership then. */
+  private readonly drops = new Map<number, Map<number, number>>();
   private dropping = false;
   /** Drains asked of this node as decider, with whether they were forced. */
   private readonly drainRequests = new Map<string, boolean>();
@@ -301,8 +296,7 @@ export class Rebalancer implements RebalanceRequests {
     if (rf === undefined) return;
     if (this.heldOf(rf)[slot] !== 0) return;
     const drops = this.dropsOf(rf);
-    if (!drops.has(slot))
-      drops.set(slot, { at: this.d.now() + this.d.options.dropGraceMs, epoch: this.d.sets.epoch });
+    if (!drops.has(slot)) drops.set(slot, this.d.now() + this.d.options.dropGraceMs);
   }
 
   readable(cache: string, slot: number): boolean {
@@ -345,7 +339,7 @@ export class Rebalancer implements RebalanceRequests {
       const at = this.d.now();
       for (const rf of this.factors) {
         const m = this.dropsOf(rf);
-        for (let s = 0; s < SLOT_COUNT; s++) m.set(s, { at, epoch: view.epoch });
+        for (let s = 0; s < SLOT_COUNT; s++) m.set(s, at);
       }
     }
   }
@@ -408,7 +402,6 @@ export class Rebalancer implements RebalanceRequests {
     >();
     const reportable = new SlotGroups();
     const now = this.d.now();
-    const epoch = this.d.sets.epoch;
     const view = this.d.membership()?.view;
     const members = new Set(view?.members.map((m) => m.id) ?? []);
     if (!members.has(self)) {
@@ -431,7 +424,7 @@ export class Rebalancer implements RebalanceRequests {
           if (held[s] !== 0 || this.fill.isFilled(rf, s)) {
             held[s] = 0;
             this.fill.unfill(rf, s);
-            this.dropsOf(rf).set(s, { at: now + this.d.options.dropGraceMs, epoch });
+            this.dropsOf(rf).set(s, now + this.d.options.dropGraceMs);
           }
           continue;
         }
@@ -1084,7 +1077,7 @@ export class Rebalancer implements RebalanceRequests {
     return m;
   }
 
-  private dropsOf(rf: number): Map<number, Drop> {
+  private dropsOf(rf: number): Map<number, number> {
     let m = this.drops.get(rf);
     if (m === undefined) {
       m = new Map();
@@ -1102,8 +1095,8 @@ export class Rebalancer implements RebalanceRequests {
       let any = false;
       const table = this.d.sets.table(rf);
       const pending = this.d.sets.pending(rf);
-      for (const [s, drop] of drops) {
-        if (drop.at > now) continue;
+      for (const [s, dueAt] of drops) {
+        if (dueAt > now) continue;
         const held =
           (table?.positionOf(s, self) ?? -1) >= 0 ||
           (pending !== undefined && pending.isPending(s) && pending.target.positionOf(s, self) >= 0);
